@@ -1,0 +1,2 @@
+/** Injection token for the parsed `AppConfig`. */
+export const CONFIG = Symbol('AppConfig');

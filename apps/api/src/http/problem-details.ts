@@ -1,0 +1,141 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, assertNever, type FailureKind } from '@chiptrail/domain';
+import { isDatabaseUnavailable } from '@chiptrail/db';
+import type { Logger } from '@chiptrail/runtime';
+
+/** RFC 9457 problem document. `code` is stable for machines; `detail` is one sentence for people. */
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly code: string;
+  readonly detail: string;
+  readonly instance?: string;
+  readonly [extension: string]: unknown;
+}
+
+/** Authentication and authorization failures: the edge's own additions to the domain vocabulary. */
+export class AuthError extends Error {
+  constructor(
+    readonly status: 401 | 403 | 429,
+    readonly code: string,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
+
+export class UnavailableError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+function statusOf(kind: FailureKind): number {
+  switch (kind) {
+    case 'validation':
+      return 400;
+    case 'not_found':
+      return 404;
+    case 'conflict':
+      return 409;
+    case 'illegal_state':
+      return 409;
+    default:
+      return assertNever(kind, 'failure kind');
+  }
+}
+
+const FASTIFY_CODES: Record<string, { status: number; code: string; detail: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'body_too_large', detail: 'The request body is larger than this endpoint accepts.' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type', detail: 'Send the body as application/json.' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'empty_body', detail: 'The request declares a JSON body but sends none.' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'malformed_json', detail: 'The request body is not valid JSON.' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_content_length', detail: 'Content-Length does not match the body.' },
+  FST_ERR_BAD_URL: { status: 400, code: 'malformed_url', detail: 'The request URL is malformed.' },
+};
+
+/** Maps any error to a problem document. The single place where failures become HTTP. */
+export function toProblem(error: unknown, instance: string | undefined, logger: Logger): Problem {
+  const base = (status: number, code: string, detail: string, extra: Record<string, unknown> = {}): Problem => ({
+    type: `https://chiptrail.dev/problems/${code}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    code,
+    detail,
+    ...(instance ? { instance } : {}),
+    ...extra,
+  });
+
+  if (error instanceof DomainError) return base(statusOf(error.kind), error.code, error.message, { ...error.details });
+  if (error instanceof AuthError) {
+    return base(error.status, error.code, error.message, error.retryAfterSeconds ? { retryAfter: error.retryAfterSeconds } : {});
+  }
+  if (error instanceof UnavailableError) return base(503, error.code, error.message);
+  if (isDatabaseUnavailable(error)) {
+    return base(503, 'database_unavailable', 'The database cannot be reached right now; retry shortly.');
+  }
+  const fastifyCode = (error as { code?: unknown })?.code;
+  if (typeof fastifyCode === 'string' && FASTIFY_CODES[fastifyCode]) {
+    const known = FASTIFY_CODES[fastifyCode];
+    return base(known.status, known.code, known.detail);
+  }
+  if (error instanceof SyntaxError || (error as { statusCode?: number })?.statusCode === 400) {
+    return base(400, 'malformed_request', 'The request could not be parsed.');
+  }
+  if (error instanceof HttpException) {
+    // Nest hands Fastify's own failures (body parsing, limits) over as HttpExceptions carrying the status.
+    const status = error.getStatus();
+    if (status === 404) return base(404, 'route_not_found', 'No such endpoint.');
+    if (status === 413) return base(413, 'body_too_large', 'The request body is larger than this endpoint accepts.');
+    if (status === 415) return base(415, 'unsupported_media_type', 'Send the body as application/json.');
+    if (status === 400) return base(400, 'malformed_request', `The request could not be parsed: ${error.message}`);
+    if (status < 500) return base(status, `http_${status}`, error.message);
+  }
+  const statusCode = (error as { statusCode?: number })?.statusCode;
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
+    return base(statusCode, `http_${statusCode}`, (error as Error).message);
+  }
+  logger.error(`unhandled error: ${error instanceof Error ? error.stack : String(error)}`, undefined, 'HTTP');
+  return base(500, 'internal_error', 'Something went wrong on our side; the request changed nothing it reported.');
+}
+
+export function sendProblem(reply: FastifyReply, problem: Problem): void {
+  if (problem.status === 401) reply.header('WWW-Authenticate', 'Bearer');
+  if (typeof problem.retryAfter === 'number') reply.header('Retry-After', String(problem.retryAfter));
+  if (problem.status === 503) reply.header('Retry-After', '5');
+  void reply.status(problem.status).type('application/problem+json').send(problem);
+}
+
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  constructor(private readonly logger: Logger) {}
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    sendProblem(reply, toProblem(error, request?.url?.split('?')[0], this.logger));
+  }
+}

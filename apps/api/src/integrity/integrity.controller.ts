@@ -1,0 +1,20 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Database } from '@chiptrail/db';
+import { verifyIntegrity, type IntegrityReport } from '@chiptrail/event-store';
+import { Clock } from '@chiptrail/runtime';
+
+@ApiTags('integrity')
+@Controller('api/v1/integrity')
+export class IntegrityController {
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Recompute the hash chain of the whole log: head (position + digest) and first broken link.' })
+  verify(): Promise<IntegrityReport> {
+    return verifyIntegrity(this.db, () => this.clock.now());
+  }
+}

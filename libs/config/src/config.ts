@@ -1,0 +1,200 @@
+import { isIP } from 'node:net';
+import * as path from 'node:path';
+
+/**
+ * The only place that reads the process environment. Everything else receives a parsed, validated `AppConfig`.
+ * A bad value stops the boot with one sentence naming the variable (ConfigError).
+ */
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface Cidr {
+  readonly address: string;
+  readonly prefix: number;
+  readonly family: 4 | 6;
+}
+
+export interface AppConfig {
+  readonly port: number;
+  readonly host: string;
+  /** Absent: the launcher starts an embedded PostgreSQL under `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  /** Owner role for migrations and rebuilds; defaults to `databaseUrl`. */
+  readonly migrationDatabaseUrl: string | undefined;
+  /** Absent: BullMQ runs on its PostgreSQL backend in the same database. */
+  readonly redisUrl: string | undefined;
+  readonly dataDir: string;
+  readonly embeddedPgPort: number;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly databasePoolSize: number;
+  readonly projectionPollMs: number;
+  readonly adminEmail: string;
+  readonly adminPassword: string | undefined;
+  readonly tokenSecret: string | undefined;
+  readonly tokenTtlSeconds: number;
+  readonly seedDataset: boolean;
+  readonly outboundAllowlist: readonly Cidr[];
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string;
+  readonly publicUrl: string | undefined;
+  readonly runWorker: boolean;
+  readonly corsOrigins: readonly string[];
+  /** The worker touches this file while it is alive (container health checks read its age). */
+  readonly workerHeartbeatFile: string | undefined;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads the real environment. Callers that need a variant (tests, child processes) pass their own map. */
+export function environment(): Env {
+  return process.env;
+}
+
+export function loadConfig(env: Env = environment()): AppConfig {
+  const dataDir = path.resolve(text(env, 'DATA_DIR') ?? '.data');
+  return {
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host: text(env, 'HOST') ?? '127.0.0.1',
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    migrationDatabaseUrl: url(env, 'MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    dataDir,
+    embeddedPgPort: integer(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
+    projectionPollMs: integer(env, 'PROJECTION_POLL_MS', 1000, 10, 60_000),
+    adminEmail: email(env, 'ADMIN_EMAIL') ?? 'admin@chiptrail.local',
+    adminPassword: password(env, 'ADMIN_PASSWORD'),
+    tokenSecret: secret(env, 'TOKEN_SECRET'),
+    tokenTtlSeconds: integer(env, 'TOKEN_TTL_SECONDS', 12 * 3600, 60, 30 * 24 * 3600),
+    seedDataset: boolean(env, 'SEED_DATASET', true),
+    outboundAllowlist: cidrList(env, 'OUTBOUND_ALLOWLIST'),
+    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+    mailFrom: email(env, 'MAIL_FROM') ?? 'alerts@chiptrail.local',
+    publicUrl: url(env, 'PUBLIC_URL', ['http:', 'https:']),
+    runWorker: boolean(env, 'RUN_WORKER', true),
+    workerHeartbeatFile: text(env, 'WORKER_HEARTBEAT_FILE'),
+    corsOrigins: list(env, 'CORS_ORIGINS').map((origin) => {
+      try {
+        return new URL(origin).origin;
+      } catch {
+        throw new ConfigError('CORS_ORIGINS', `"${origin}" is not an origin such as https://admin.example.com.`);
+      }
+    }),
+  };
+}
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name];
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number between ${min} and ${max}, got "${raw}".`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}.`);
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = text(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}".`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}".`);
+  }
+  return raw as T;
+}
+
+function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `is not a valid URL (expected ${protocols.map((p) => `${p}//…`).join(' or ')}).`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')}, got ${parsed.protocol}.`);
+  }
+  return raw;
+}
+
+function email(env: Env, name: string): string | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  if (!/^[^\s@]+@[^\s@]+$/.test(raw)) throw new ConfigError(name, `is not an e-mail address: "${raw}".`);
+  return raw.toLowerCase();
+}
+
+function password(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < 12) throw new ConfigError(name, 'must be at least 12 characters long.');
+  return raw;
+}
+
+function secret(env: Env, name: string): string | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  if (raw.length < 32) throw new ConfigError(name, 'must be at least 32 characters long.');
+  return raw;
+}
+
+function list(env: Env, name: string): string[] {
+  const raw = text(env, name);
+  if (raw === undefined) return [];
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+function cidrList(env: Env, name: string): Cidr[] {
+  return list(env, name).map((item) => {
+    const cidr = parseCidr(item);
+    if (!cidr) throw new ConfigError(name, `"${item}" is not an IP address or CIDR such as 127.0.0.1/32.`);
+    return cidr;
+  });
+}
+
+export function parseCidr(item: string): Cidr | undefined {
+  const [address, prefixText] = item.split('/');
+  const family = isIP(address ?? '');
+  if (family !== 4 && family !== 6) return undefined;
+  const maxPrefix = family === 4 ? 32 : 128;
+  if (prefixText !== undefined && !/^\d+$/.test(prefixText)) return undefined;
+  const prefix = prefixText === undefined ? maxPrefix : Number(prefixText);
+  if (prefix > maxPrefix) return undefined;
+  return { address: address as string, prefix, family };
+}
+
+export interface TestConfig {
+  /** A server where tests may create and drop databases of their own (never a user's database). */
+  readonly adminDatabaseUrl: string;
+  readonly redisUrl: string;
+}
+
+export function loadTestConfig(env: Env = environment()): TestConfig {
+  return {
+    adminDatabaseUrl: url(env, 'TEST_DATABASE_ADMIN_URL', ['postgres:', 'postgresql:']) ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    redisUrl: url(env, 'TEST_REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
+  };
+}

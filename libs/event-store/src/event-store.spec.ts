@@ -1,0 +1,377 @@
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { Database } from '@chiptrail/db';
+import { createTestDatabase, type TestDatabase } from '@chiptrail/testing';
+import { Clock, uuidv7 } from '@chiptrail/runtime';
+import {
+  EventIdConflictError,
+  EventStore,
+  START,
+  StreamVersionConflictError,
+  checkpointOf,
+  type Checkpoint,
+  type EventToAppend,
+  type StoredEvent,
+} from './event-store';
+import { verifyIntegrity } from './integrity';
+
+let testDb: TestDatabase;
+let db: Database;
+let owner: Database;
+let store: EventStore;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase('store');
+  // The store runs as the runtime role, exactly as the product does.
+  db = await Database.connect({ url: testDb.appUrl, poolSize: 12, applicationName: 'event-store-spec' });
+  owner = await Database.connect({ url: testDb.ownerUrl, poolSize: 2, applicationName: 'event-store-spec-owner' });
+  store = new EventStore(db, new Clock());
+});
+
+afterAll(async () => {
+  await db?.close();
+  await owner?.close();
+  await testDb?.drop();
+});
+
+const stream = (label = 'test') => `${label}-${randomUUID()}`;
+
+function event(type = 'ThingHappened', data: Record<string, unknown> = { n: 1 }, extra: Partial<EventToAppend> = {}): EventToAppend {
+  return {
+    type,
+    data,
+    metadata: { actor: 'user:spec@example.com', correlationId: 'c-1' },
+    effectiveAt: new Date('2025-04-09T00:00:00Z'),
+    ...extra,
+  };
+}
+
+async function sequenceValue(): Promise<number> {
+  const { rows } = await owner.query<{ last_value: string; is_called: boolean }>(
+    `SELECT last_value, is_called FROM events_position_seq`,
+  );
+  return rows[0]!.is_called ? Number(rows[0]!.last_value) : 0;
+}
+
+describe('append', () => {
+  it('stores every field, with server-side recorded time and client valid time', async () => {
+    const id = stream();
+    const before = Date.now();
+    const result = await store.append(id, 'no_stream', [
+      event('ControlImposed', { measureId: 'm-1' }, { effectiveAt: new Date('2023-11-17T00:00:00Z') }),
+      event('ControlAmended', { measureId: 'm-1' }, { effectiveAt: new Date('2030-01-01T00:00:00Z') }),
+    ]);
+    expect(result.streamVersion).toBe(2);
+    expect(result.duplicate).toBe(false);
+    const [first, second] = await store.readStream(id);
+    expect(first).toMatchObject({
+      streamId: id,
+      streamVersion: 1,
+      type: 'ControlImposed',
+      schemaVersion: 1,
+      data: { measureId: 'm-1' },
+      metadata: { actor: 'user:spec@example.com', correlationId: 'c-1' },
+      effectiveAt: new Date('2023-11-17T00:00:00Z'),
+    });
+    expect(second!.effectiveAt).toEqual(new Date('2030-01-01T00:00:00Z'));
+    expect(second!.position).toBeGreaterThan(first!.position);
+    expect(first!.recordedAt.getTime()).toBeGreaterThanOrEqual(before - 5000);
+    expect(first!.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(first!.id).toBe(result.events[0]!.id);
+  });
+
+  it('accepts a client-supplied id and returns it', async () => {
+    const id = randomUUID();
+    const result = await store.append(stream(), 'any', [event('ThingHappened', {}, { id })]);
+    expect(result.events[0]!.id).toBe(id);
+    expect((await store.getEvent(id))?.type).toBe('ThingHappened');
+  });
+
+  it('checks exact, any, no_stream and stream_exists expectations and reports the actual version', async () => {
+    const id = stream();
+    await expect(store.append(id, 'stream_exists', [event()])).rejects.toMatchObject({ actual: -1 });
+    await expect(store.append(id, 3, [event()])).rejects.toBeInstanceOf(StreamVersionConflictError);
+    await store.append(id, 0, [event()]);
+    await store.append(id, 'any', [event()]);
+    await store.append(id, 'stream_exists', [event()]);
+    const conflict = await store.append(id, 1, [event()]).catch((error: unknown) => error);
+    expect(conflict).toBeInstanceOf(StreamVersionConflictError);
+    expect(conflict).toMatchObject({ code: 'stream_version_conflict', actual: 3, expected: 1 });
+    await expect(store.append(id, 'no_stream', [event()])).rejects.toMatchObject({ actual: 3 });
+    await store.append(id, 3, [event()]);
+    expect(await store.streamVersion(id)).toBe(4);
+  });
+
+  it('does not draw a position for an append that fails its version check', async () => {
+    const id = stream();
+    await store.append(id, 'no_stream', [event()]);
+    const before = await sequenceValue();
+    await expect(store.append(id, 0, [event(), event()])).rejects.toBeInstanceOf(StreamVersionConflictError);
+    await expect(store.append(id, 'no_stream', [event()])).rejects.toBeInstanceOf(StreamVersionConflictError);
+    expect(await sequenceValue()).toBe(before);
+  });
+
+  it('rejects input the database could not store faithfully, writing nothing', async () => {
+    const id = stream();
+    await expect(store.append(id, 'any', [event('X', { text: 'nul \u0000 byte' })])).rejects.toMatchObject({ code: 'invalid_text' });
+    await expect(store.append(id, 'any', [])).rejects.toMatchObject({ kind: 'validation' });
+    await expect(store.append(id, 'any', [event('X', {}, { id: 'not-a-uuid' })])).rejects.toMatchObject({ kind: 'validation' });
+    await expect(store.append(id, 'any', [event('X', {}, { effectiveAt: new Date('nope') })])).rejects.toMatchObject({ kind: 'validation' });
+    expect(await store.streamVersion(id)).toBe(0);
+  });
+});
+
+describe('idempotency', () => {
+  it('answers a retried append with the original result and writes nothing', async () => {
+    const id = stream();
+    const events = [event('A', { x: 1 }, { id: randomUUID() }), event('B', { y: [1, 2] }, { id: randomUUID() })];
+    const first = await store.append(id, 'no_stream', events);
+    const sequenceBefore = await sequenceValue();
+    const retry = await store.append(id, 'no_stream', events);
+    expect(retry.duplicate).toBe(true);
+    expect(retry.events).toEqual(first.events);
+    expect(retry.streamVersion).toBe(2);
+    expect(await sequenceValue()).toBe(sequenceBefore);
+    expect(await store.readStream(id)).toHaveLength(2);
+  });
+
+  it('treats the same id with different content as a conflict', async () => {
+    const eventId = randomUUID();
+    const id = stream();
+    await store.append(id, 'any', [event('A', { x: 1 }, { id: eventId })]);
+    await expect(store.append(id, 'any', [event('A', { x: 2 }, { id: eventId })])).rejects.toBeInstanceOf(EventIdConflictError);
+    await expect(store.append(stream(), 'any', [event('A', { x: 1 }, { id: eventId })])).rejects.toMatchObject({
+      code: 'event_id_conflict',
+      eventId,
+    });
+    expect(await store.readStream(id)).toHaveLength(1);
+  });
+
+  it('turns concurrent first attempts with one id into one event', async () => {
+    const id = stream();
+    const same = event('A', { x: 1 }, { id: randomUUID() });
+    const results = await Promise.all(Array.from({ length: 8 }, () => store.append(id, 'any', [same])));
+    expect(results.filter((result) => !result.duplicate)).toHaveLength(1);
+    expect(new Set(results.map((result) => result.events[0]!.position)).size).toBe(1);
+    expect(await store.readStream(id)).toHaveLength(1);
+  });
+});
+
+describe('concurrency', () => {
+  it('8 writers racing on one stream: one winner per version, gapless versions, no burned positions', async () => {
+    const id = stream('race');
+    const target = 100;
+    const startPosition = await sequenceValue();
+    let conflicts = 0;
+    let written = 0;
+    const writer = async (name: number) => {
+      let version = await store.streamVersion(id);
+      while (written < target && version < target) {
+        try {
+          version = (await store.append(id, version, [event('Raced', { writer: name, version })])).streamVersion;
+          written += 1;
+        } catch (error) {
+          if (!(error instanceof StreamVersionConflictError)) throw error;
+          expect(error.actual).toBeGreaterThan(version);
+          version = error.actual;
+          conflicts += 1;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, (_, index) => writer(index)));
+    const events = await store.readStream(id, 1, 10_000);
+    expect(conflicts).toBeGreaterThan(0);
+    expect(events.map((e) => e.streamVersion)).toEqual(Array.from({ length: events.length }, (_, i) => i + 1));
+    // Each winner wrote the version it read: exactly one winner per version.
+    for (const e of events) expect(e.data.version).toBe(e.streamVersion - 1);
+    const positions = events.map((e) => e.position);
+    expect(positions).toEqual(Array.from({ length: events.length }, (_, i) => startPosition + i + 1));
+    expect(await sequenceValue()).toBe(startPosition + events.length);
+  });
+});
+
+describe('reading the global log', () => {
+  async function drain(after: Checkpoint, seen: StoredEvent[]): Promise<Checkpoint> {
+    let checkpoint = after;
+    for (;;) {
+      const batch = await store.readAll(checkpoint, 50);
+      if (batch.length === 0) return checkpoint;
+      seen.push(...batch);
+      checkpoint = checkpointOf(batch[batch.length - 1]!);
+    }
+  }
+
+  it('never skips an event whose transaction commits after a later position', async () => {
+    const checkpointBefore = await drain(START, []);
+    const slow = new Client({ connectionString: testDb.appUrl });
+    await slow.connect();
+    const seen: StoredEvent[] = [];
+    const naive: number[] = [];
+    const naiveAfter = (await sequenceValue()) ;
+    try {
+      await slow.query('BEGIN');
+      const slowStore = new EventStore(slow, new Clock());
+      const slowResult = await slowStore.append(stream('slow'), 'any', [event('Slow')], slow);
+      const fast = await store.append(stream('fast'), 'any', [event('Fast')]);
+      expect(fast.events[0]!.position).toBeGreaterThan(slowResult.events[0]!.position);
+
+      const checkpoint = await drain(checkpointBefore, seen);
+      // A reader trusting positions alone already sees the later position and moves past the earlier one.
+      const visible = await owner.query<{ global_position: string }>(
+        `SELECT global_position FROM events WHERE global_position > $1 ORDER BY global_position`,
+        [naiveAfter],
+      );
+      naive.push(...visible.rows.map((row) => Number(row.global_position)));
+      await slow.query('COMMIT');
+      await drain(checkpoint, seen);
+
+      const ids = seen.map((e) => e.id);
+      expect(ids).toEqual(expect.arrayContaining([slowResult.events[0]!.id, fast.events[0]!.id]));
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(naive).toEqual([fast.events[0]!.position]);
+    } finally {
+      await slow.end();
+    }
+  });
+
+  it('a reader running while 8 writers commit out of order, some held open, sees every event once', async () => {
+    let checkpoint = await drain(START, []);
+    const seen: StoredEvent[] = [];
+    const appended: string[] = [];
+    let writing = true;
+    const reader = (async () => {
+      while (writing) {
+        checkpoint = await drain(checkpoint, seen);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      checkpoint = await drain(checkpoint, seen);
+    })();
+    const writer = async (name: number) => {
+      const client = new Client({ connectionString: testDb.appUrl });
+      await client.connect();
+      const writerStore = new EventStore(client, new Clock());
+      try {
+        for (let i = 0; i < 15; i += 1) {
+          await client.query('BEGIN');
+          const result = await writerStore.append(stream(`w${name}`), 'any', [event('Written', { name, i }), event('Written', { name, i, second: true })], client);
+          // Hold some transactions open so later positions commit first.
+          if ((name + i) % 3 === 0) await new Promise((resolve) => setTimeout(resolve, 20 + ((name * 7 + i) % 40)));
+          await client.query('COMMIT');
+          appended.push(...result.events.map((e) => e.id));
+        }
+      } finally {
+        await client.end();
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, (_, index) => writer(index)));
+    writing = false;
+    await reader;
+    const seenIds = seen.map((e) => e.id);
+    expect(new Set(seenIds).size).toBe(seenIds.length);
+    expect(new Set(seenIds)).toEqual(new Set(appended));
+  });
+});
+
+describe('immutability', () => {
+  let position: number;
+  beforeAll(async () => {
+    const result = await store.append(stream('immutable'), 'any', [event()]);
+    position = result.events[0]!.position;
+  });
+
+  it.each([
+    ['UPDATE', `UPDATE events SET type = 'Changed' WHERE global_position = $1`],
+    ['DELETE', `DELETE FROM events WHERE global_position = $1`],
+  ])('the database refuses %s, even for the owner', async (_label, statement) => {
+    await expect(owner.query(statement, [position])).rejects.toMatchObject({ code: 'CTIMM' });
+  });
+
+  it('the database refuses TRUNCATE, even for the owner', async () => {
+    await expect(owner.query(`TRUNCATE events CASCADE`)).rejects.toMatchObject({ code: 'CTIMM' });
+  });
+
+  it('the runtime role has no UPDATE, DELETE or TRUNCATE privilege on events at all', async () => {
+    await expect(db.query(`UPDATE events SET type = 'Changed' WHERE global_position = $1`, [position])).rejects.toMatchObject({ code: '42501' });
+    await expect(db.query(`DELETE FROM events WHERE global_position = $1`, [position])).rejects.toMatchObject({ code: '42501' });
+    await expect(db.query(`TRUNCATE events`)).rejects.toMatchObject({ code: '42501' });
+  });
+});
+
+describe('tamper evidence', () => {
+  it('verifies a clean log and reports its head', async () => {
+    await store.append(stream('verify'), 'any', [event(), event()]);
+    const report = await verifyIntegrity(db, () => new Date());
+    expect(report.ok).toBe(true);
+    expect(report.firstBroken).toBeNull();
+    expect(report.head.position).toBe(await sequenceValue());
+    expect(report.head.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect((await verifyIntegrity(db, () => new Date())).head).toEqual(report.head);
+  });
+
+  // Each case flips one byte (or one unit) of one column of one stored event, as a superuser bypassing the trigger.
+  const tamperings: Array<[string, string]> = [
+    ['data', `data = jsonb_set(data, '{n}', to_jsonb(coalesce((data->>'n')::int, 0) + 1))`],
+    ['type', `type = overlay(type placing chr(ascii(substr(type, 1, 1)) # 1) from 1 for 1)`],
+    ['metadata', `metadata = jsonb_set(metadata, '{actor}', '"user:mallory@example.com"')`],
+    ['effective_at', `effective_at = effective_at + interval '1 microsecond'`],
+    ['recorded_at', `recorded_at = recorded_at - interval '1 second'`],
+    ['hash', `hash = set_byte(hash, 0, get_byte(hash, 0) # 1)`],
+    ['stream_id', `stream_id = stream_id || 'x'`],
+    ['event_id', `event_id = gen_random_uuid()`],
+  ];
+
+  it.each(tamperings)('reports a changed %s at exactly that position', async (_column, assignment) => {
+    // A database of its own per case, so one tampering does not mask the next.
+    const isolated = await createTestDatabase('tamper');
+    const isolatedDb = await Database.connect({ url: isolated.ownerUrl, poolSize: 2, applicationName: 'tamper' });
+    try {
+      const isolatedStore = new EventStore(isolatedDb, new Clock());
+      for (let i = 0; i < 5; i += 1) {
+        await isolatedStore.append(`s-${i % 2}`, 'any', [event('ThingHappened', { n: i }), event('Other', { n: i })]);
+      }
+      const positions = (await isolatedDb.query<{ p: string }>(`SELECT global_position AS p FROM events ORDER BY 1`)).rows.map((r) => Number(r.p));
+      const victim = positions[3 + (tamperings.findIndex(([column]) => column === _column) % 5)]!;
+      const client = new Client({ connectionString: isolated.ownerUrl });
+      await client.connect();
+      try {
+        await client.query(`SET session_replication_role = replica`);
+        const changed = await client.query(`UPDATE events SET ${assignment} WHERE global_position = $1`, [victim]);
+        expect(changed.rowCount).toBe(1);
+      } finally {
+        await client.end();
+      }
+      const report = await verifyIntegrity(isolatedDb, () => new Date());
+      expect(report.ok).toBe(false);
+      expect(report.firstBroken?.position).toBe(victim);
+    } finally {
+      await isolatedDb.close();
+      await isolated.drop();
+    }
+  });
+
+  it('reports a deleted event at the position of the event that lost its predecessor', async () => {
+    const isolated = await createTestDatabase('tamper');
+    const isolatedDb = await Database.connect({ url: isolated.ownerUrl, poolSize: 2, applicationName: 'tamper' });
+    try {
+      const isolatedStore = new EventStore(isolatedDb, new Clock());
+      const result = await isolatedStore.append('s', 'any', [event(), event(), event()]);
+      const client = new Client({ connectionString: isolated.ownerUrl });
+      await client.connect();
+      await client.query(`SET session_replication_role = replica`);
+      await client.query(`DELETE FROM events WHERE global_position = $1`, [result.events[1]!.position]);
+      await client.end();
+      const report = await verifyIntegrity(isolatedDb, () => new Date());
+      expect(report.firstBroken).toMatchObject({ position: result.events[2]!.position, reason: 'missing_predecessor' });
+    } finally {
+      await isolatedDb.close();
+      await isolated.drop();
+    }
+  });
+
+  it('ids are time-ordered UUIDv7 when the client supplies none', () => {
+    const a = uuidv7(1_700_000_000_000);
+    const b = uuidv7(1_700_000_000_001);
+    expect(a < b).toBe(true);
+    expect(a[14]).toBe('7');
+  });
+});

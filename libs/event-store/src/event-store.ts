@@ -1,0 +1,290 @@
+import { ConflictError, ValidationError } from '@chiptrail/domain';
+import { type Sql, pgErrorCode } from '@chiptrail/db';
+import { Clock, uuidv7, UUID_PATTERN } from '@chiptrail/runtime';
+import type { AppendNotifier } from './append-notifier';
+
+export type ExpectedVersion = number | 'any' | 'no_stream' | 'stream_exists';
+
+export interface Provenance {
+  readonly url?: string;
+  readonly title?: string;
+  readonly publishedAt?: string;
+  readonly confidence?: 'high' | 'medium' | 'low';
+  readonly [key: string]: unknown;
+}
+
+export interface EventMetadata {
+  /** Who recorded the event: `user:<email>`, `api-key:<id>`, `system:<component>`. */
+  readonly actor: string;
+  readonly source?: Provenance;
+  readonly correlationId?: string;
+  readonly causationId?: string;
+  readonly [key: string]: unknown;
+}
+
+export interface EventToAppend {
+  /** Client-chosen id makes retries idempotent; generated when absent. */
+  readonly id?: string;
+  readonly type: string;
+  readonly schemaVersion?: number;
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly metadata: EventMetadata;
+  /** Valid time: when the fact holds in the world. May lie in the past or the future. */
+  readonly effectiveAt: Date;
+}
+
+export interface StoredEvent {
+  readonly id: string;
+  readonly streamId: string;
+  readonly streamVersion: number;
+  readonly position: number;
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly data: Record<string, unknown>;
+  readonly metadata: EventMetadata;
+  /** Transaction time: when the store accepted the event (server clock, never client-supplied). */
+  readonly recordedAt: Date;
+  readonly effectiveAt: Date;
+  readonly transactionId: string;
+  readonly hash: string;
+}
+
+export interface AppendResult {
+  readonly streamId: string;
+  /** The stream's version after this append: pass it as the expected version of the next one. */
+  readonly streamVersion: number;
+  readonly events: ReadonlyArray<{ id: string; position: number; streamVersion: number; recordedAt: Date }>;
+  /** True when every event was already stored with the same content: nothing was written. */
+  readonly duplicate: boolean;
+}
+
+/** Where a reader of the global log stands: (transaction id, position), compared in that order. */
+export interface Checkpoint {
+  readonly txid: string;
+  readonly position: number;
+}
+
+export const START: Checkpoint = { txid: '0', position: 0 };
+
+export class StreamVersionConflictError extends ConflictError {
+  constructor(
+    readonly streamId: string,
+    readonly expected: ExpectedVersion,
+    readonly actual: number,
+  ) {
+    super(
+      'stream_version_conflict',
+      actual < 0
+        ? `Stream ${streamId} does not exist, but version ${String(expected)} was expected.`
+        : `Stream ${streamId} is at version ${actual}, but version ${String(expected)} was expected.`,
+      { streamId, expectedVersion: expected, actualVersion: actual },
+    );
+  }
+}
+
+export class EventIdConflictError extends ConflictError {
+  constructor(readonly eventId: string) {
+    super('event_id_conflict', `Event id ${eventId} was already used for an event with different content.`, { eventId });
+  }
+}
+
+const MAX_EVENTS_PER_APPEND = 10_000;
+const EXPECTED_CODES: Record<Exclude<ExpectedVersion, number>, number> = { any: -1, no_stream: -2, stream_exists: -3 };
+
+const APPEND_SQL = `SELECT event_id, global_position, stream_version, recorded_at, duplicate
+  FROM append_events($1, $2, $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::timestamptz[])`;
+
+const EVENT_COLUMNS = `event_id, stream_id, stream_version, global_position, type, schema_version, data, metadata,
+  recorded_at, effective_at, transaction_id::text AS transaction_id, encode(hash, 'hex') AS hash`;
+
+interface EventRow {
+  event_id: string;
+  stream_id: string;
+  stream_version: string;
+  global_position: string;
+  type: string;
+  schema_version: number;
+  data: Record<string, unknown>;
+  metadata: EventMetadata;
+  recorded_at: Date;
+  effective_at: Date;
+  transaction_id: string;
+  hash: string;
+}
+
+/** The append-only event log in PostgreSQL. */
+export class EventStore {
+  constructor(
+    private readonly db: Sql,
+    private readonly clock: Clock,
+    private readonly notifier?: AppendNotifier,
+  ) {}
+
+  /**
+   * Appends `events` to `streamId` in one statement and one transaction, if the stream is at `expected`.
+   * Pass `tx` to append inside a transaction of the caller's (the caller then wakes readers after its commit).
+   */
+  async append(
+    streamId: string,
+    expected: ExpectedVersion,
+    events: readonly EventToAppend[],
+    tx?: Sql,
+  ): Promise<AppendResult> {
+    validateAppend(streamId, expected, events);
+    const ids = events.map((event) => event.id ?? uuidv7(this.clock.now().getTime()));
+    const params = [
+      streamId,
+      typeof expected === 'number' ? expected : EXPECTED_CODES[expected],
+      ids,
+      events.map((event) => event.type),
+      events.map((event) => event.schemaVersion ?? 1),
+      events.map((event) => JSON.stringify(event.data)),
+      events.map((event) => JSON.stringify(event.metadata)),
+      events.map((event) => event.effectiveAt.toISOString()),
+    ];
+    const run = (sql: Sql) =>
+      sql.query<{ event_id: string; global_position: string; stream_version: string; recorded_at: Date; duplicate: boolean }>(
+        { name: 'append_events', text: APPEND_SQL, values: params },
+      );
+    let rows;
+    try {
+      rows = (await run(tx ?? this.db)).rows;
+    } catch (error) {
+      // Two first-time appends of one event id to different streams race past the duplicate check; the unique key
+      // stops the second. Retrying once turns that into the idempotent answer or a clean conflict.
+      if (!tx && pgErrorCode(error) === '23505' && /events_event_id_key/.test(String((error as Error).message))) {
+        try {
+          rows = (await run(this.db)).rows;
+        } catch (retryError) {
+          throw translate(retryError, streamId, expected);
+        }
+      } else {
+        throw translate(error, streamId, expected);
+      }
+    }
+    const appended = rows.map((row) => ({
+      id: row.event_id,
+      position: Number(row.global_position),
+      streamVersion: Number(row.stream_version),
+      recordedAt: row.recorded_at,
+    }));
+    const duplicate = rows.length > 0 && rows.every((row) => row.duplicate);
+    if (!duplicate && !tx) this.notifier?.appended();
+    return {
+      streamId,
+      streamVersion: Math.max(...appended.map((event) => event.streamVersion)),
+      events: appended,
+      duplicate,
+    };
+  }
+
+  async readStream(streamId: string, fromVersion = 1, limit = 1000, sql: Sql = this.db): Promise<StoredEvent[]> {
+    const { rows } = await sql.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2
+        ORDER BY stream_version LIMIT $3`,
+      [streamId, fromVersion, limit],
+    );
+    return rows.map(toStoredEvent);
+  }
+
+  async streamVersion(streamId: string, sql: Sql = this.db): Promise<number> {
+    const { rows } = await sql.query<{ version: string }>(`SELECT version FROM streams WHERE stream_id = $1`, [streamId]);
+    return rows[0] ? Number(rows[0].version) : 0;
+  }
+
+  async getEvent(id: string, sql: Sql = this.db): Promise<StoredEvent | undefined> {
+    if (!UUID_PATTERN.test(id)) return undefined;
+    const { rows } = await sql.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = $1`, [id]);
+    return rows[0] ? toStoredEvent(rows[0]) : undefined;
+  }
+
+  /**
+   * Reads the global log after `after`, never skipping an event that commits later.
+   *
+   * Positions are drawn before commit, so a reader that trusted positions alone could pass over a position whose
+   * transaction commits after a later one. Each event therefore carries the id of the transaction that wrote it,
+   * and we read only transactions older than the oldest one still running (the snapshot's xmin), in transaction
+   * order: everything below xmin has either committed or vanished, so nothing can appear behind the checkpoint.
+   */
+  async readAll(after: Checkpoint, limit: number, sql: Sql = this.db): Promise<StoredEvent[]> {
+    const { rows } = await sql.query<EventRow>({
+      name: 'read_all_after',
+      text: `SELECT ${EVENT_COLUMNS} FROM events
+              WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
+                AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+              ORDER BY transaction_id, global_position
+              LIMIT $3`,
+      values: [after.txid, after.position, limit],
+    });
+    return rows.map(toStoredEvent);
+  }
+
+  /** The newest position and transaction in the log, visible or not yet safe to read. */
+  async head(sql: Sql = this.db): Promise<{ position: number; safeTxid: string }> {
+    const { rows } = await sql.query<{ position: string | null; xmin: string }>(
+      `SELECT (SELECT max(global_position) FROM events) AS position,
+              pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`,
+    );
+    return { position: Number(rows[0]?.position ?? 0), safeTxid: rows[0]?.xmin ?? '0' };
+  }
+}
+
+export function toStoredEvent(row: EventRow): StoredEvent {
+  return {
+    id: row.event_id,
+    streamId: row.stream_id,
+    streamVersion: Number(row.stream_version),
+    position: Number(row.global_position),
+    type: row.type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: row.metadata,
+    recordedAt: row.recorded_at,
+    effectiveAt: row.effective_at,
+    transactionId: row.transaction_id,
+    hash: row.hash,
+  };
+}
+
+export function checkpointOf(event: StoredEvent): Checkpoint {
+  return { txid: event.transactionId, position: event.position };
+}
+
+function validateAppend(streamId: string, expected: ExpectedVersion, events: readonly EventToAppend[]): void {
+  if (typeof streamId !== 'string' || streamId.length === 0 || streamId.length > 200) {
+    throw ValidationError.field('streamId', 'must be 1 to 200 characters.');
+  }
+  if (typeof expected === 'number' && (!Number.isSafeInteger(expected) || expected < 0)) {
+    throw ValidationError.field('expectedVersion', 'must be a version number (0 or more), "any", "no_stream" or "stream_exists".');
+  }
+  if (events.length === 0) throw ValidationError.field('events', 'an append needs at least one event.');
+  if (events.length > MAX_EVENTS_PER_APPEND) {
+    throw ValidationError.field('events', `at most ${MAX_EVENTS_PER_APPEND} events per append.`);
+  }
+  const seen = new Set<string>();
+  events.forEach((event, index) => {
+    if (event.id !== undefined) {
+      if (!UUID_PATTERN.test(event.id)) throw ValidationError.field(`events.${index}.id`, 'must be a UUID.');
+      const id = event.id.toLowerCase();
+      if (seen.has(id)) throw ValidationError.field(`events.${index}.id`, 'appears twice in one append.');
+      seen.add(id);
+    }
+    if (!(event.effectiveAt instanceof Date) || Number.isNaN(event.effectiveAt.getTime())) {
+      throw ValidationError.field(`events.${index}.effectiveAt`, 'must be a valid timestamp.');
+    }
+    if (typeof event.metadata?.actor !== 'string' || event.metadata.actor === '') {
+      throw ValidationError.field(`events.${index}.metadata.actor`, 'every event needs an actor.');
+    }
+  });
+}
+
+function translate(error: unknown, streamId: string, expected: ExpectedVersion): unknown {
+  const code = pgErrorCode(error);
+  const detail = (error as { detail?: string }).detail ?? '';
+  if (code === 'CTVER') return new StreamVersionConflictError(streamId, expected, Number(detail));
+  if (code === 'CTIDC') return new EventIdConflictError(detail || 'unknown');
+  if (code === '22P05' || code === '22021' || code === '22P02') {
+    return new ValidationError('invalid_text', 'Text contains characters PostgreSQL cannot store (such as \\u0000).');
+  }
+  return error;
+}

@@ -1,0 +1,3 @@
+export * from './append-notifier';
+export * from './event-store';
+export * from './integrity';

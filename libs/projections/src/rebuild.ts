@@ -1,0 +1,114 @@
+import type { Database, Sql } from '@chiptrail/db';
+import { START, type Checkpoint, type EventStore } from '@chiptrail/event-store';
+import { ensureCheckpoint } from './projection-runner';
+import type { Projection } from './projection';
+
+export interface RebuildProgress {
+  readonly projection: string;
+  readonly handled: number;
+  readonly total: number;
+  readonly eventsPerSecond: number;
+  readonly etaSeconds: number | null;
+}
+
+const BATCH = 5000;
+
+/**
+ * Replays the whole log into fresh copies of the projection's tables (in a schema of their own, through
+ * `search_path`, so handlers run unchanged), then swaps them in and moves the checkpoint in one transaction.
+ * The live read model keeps serving until the swap. Needs the owner role (it creates and drops tables).
+ */
+export async function rebuildProjection(
+  db: Database,
+  store: EventStore,
+  projection: Projection,
+  onProgress: (progress: RebuildProgress) => void = () => undefined,
+  now: () => number = Date.now,
+): Promise<{ handled: number; seconds: number }> {
+  const schema = `rebuild_${projection.name.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`;
+  const live = await db.query<{ schema: string }>(`SELECT current_schema() AS schema`);
+  const liveSchema = live.rows[0]!.schema;
+  await ensureCheckpoint(db, projection.name);
+
+  await db.transaction(async (tx) => {
+    await tx.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await tx.query(`CREATE SCHEMA ${schema}`);
+    for (const table of projection.tables) {
+      await tx.query(`CREATE TABLE ${schema}.${table} (LIKE ${liveSchema}.${table} INCLUDING ALL)`);
+    }
+  });
+
+  const total = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM events`)).rows[0]?.n ?? 0);
+  const started = now();
+  let checkpoint: Checkpoint = START;
+  let handled = 0;
+  const batch = projection.batchSize ? Math.max(projection.batchSize, BATCH) : BATCH;
+
+  const replay = async (tx: Sql, limit: number): Promise<number> => {
+    await tx.query(`SELECT set_config('search_path', $1, true)`, [`${schema}, ${liveSchema}`]);
+    const events = await store.readAll(checkpoint, limit, tx);
+    if (events.length === 0) return 0;
+    await projection.apply(events, tx);
+    const last = events[events.length - 1]!;
+    checkpoint = { txid: last.transactionId, position: last.position };
+    handled += events.length;
+    return events.length;
+  };
+
+  const report = () => {
+    const seconds = Math.max((now() - started) / 1000, 0.001);
+    const rate = handled / seconds;
+    onProgress({
+      projection: projection.name,
+      handled,
+      total: Math.max(total, handled),
+      eventsPerSecond: rate,
+      etaSeconds: rate > 0 ? Math.max(total - handled, 0) / rate : null,
+    });
+  };
+
+  for (;;) {
+    const applied = await db.transaction((tx) => replay(tx, batch));
+    report();
+    if (applied < batch) break;
+  }
+
+  await db.transaction(async (tx) => {
+    // Lock the live tables first: the live runner's open batch finishes, its next one waits for the swap.
+    await tx.query(`LOCK TABLE ${projection.tables.map((t) => `${liveSchema}.${t}`).join(', ')} IN ACCESS EXCLUSIVE MODE`);
+    await tx.query(`SELECT 1 FROM projection_checkpoints WHERE name = $1 FOR UPDATE`, [projection.name]);
+    while ((await replay(tx, batch)) > 0) report();
+    await tx.query(`SELECT set_config('search_path', $1, true)`, [liveSchema]);
+    const liveIndexes = await indexShapes(tx, liveSchema, projection.tables);
+    for (const table of projection.tables) {
+      await tx.query(`DROP TABLE ${liveSchema}.${table}`);
+      await tx.query(`ALTER TABLE ${schema}.${table} SET SCHEMA ${liveSchema}`);
+    }
+    // Copies get generated index names; give them back the names the migrations chose.
+    for (const index of await indexShapes(tx, liveSchema, projection.tables)) {
+      const original = liveIndexes.find((candidate) => candidate.table === index.table && candidate.shape === index.shape);
+      if (original && original.name !== index.name) {
+        await tx.query(`ALTER INDEX ${liveSchema}.${index.name} RENAME TO ${original.name}`);
+      }
+    }
+    await tx.query(`DROP SCHEMA ${schema}`);
+    await tx.query(
+      `UPDATE projection_checkpoints
+          SET last_txid = $2::xid8, last_position = $3, events_handled = $4, updated_at = clock_timestamp()
+        WHERE name = $1`,
+      [projection.name, checkpoint.txid, checkpoint.position, handled],
+    );
+  });
+  report();
+  return { handled, seconds: (now() - started) / 1000 };
+}
+
+async function indexShapes(tx: Sql, schema: string, tables: readonly string[]) {
+  const { rows } = await tx.query<{ table: string; name: string; shape: string }>(
+    `SELECT tablename AS "table", indexname AS name,
+            regexp_replace(indexdef, '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+', 'CREATE \\1INDEX ON') AS shape
+       FROM pg_indexes WHERE schemaname = $1 AND tablename = ANY ($2)`,
+    [schema, tables],
+  );
+  return rows;
+}

@@ -1,0 +1,4 @@
+import { EventStore1764300000000 } from './1764300000000-event-store';
+
+/** Every migration, in order. Listed explicitly so the same list works from sources (tests) and from dist. */
+export const migrations = [EventStore1764300000000];

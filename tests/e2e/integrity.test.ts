@@ -1,0 +1,30 @@
+import { Client } from 'pg';
+import { readJson, startTestApp, type TestApp } from '@chiptrail/testing';
+
+describe('GET /api/v1/integrity', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(() => app.close());
+
+  it('reports the head of an intact log, then the exact position of a tampered event', async () => {
+    const appended = await app.runtime.store.append('integrity-e2e', 'no_stream', [1, 2, 3].map((n) => ({
+      type: 'Counted',
+      data: { n },
+      metadata: { actor: 'system:test' },
+      effectiveAt: new Date('2025-01-01T00:00:00Z'),
+    })));
+    const intact = await readJson(await fetch(`${app.baseUrl}/api/v1/integrity`));
+    expect(intact).toMatchObject({ ok: true, eventsVerified: 3, firstBroken: null, head: { position: appended.events[2]!.position } });
+
+    const superuser = new Client({ connectionString: app.database.ownerUrl });
+    await superuser.connect();
+    await superuser.query(`SET session_replication_role = replica`);
+    await superuser.query(`UPDATE events SET data = '{"n": 20}' WHERE global_position = $1`, [appended.events[1]!.position]);
+    await superuser.end();
+
+    const broken = await readJson(await fetch(`${app.baseUrl}/api/v1/integrity`));
+    expect(broken).toMatchObject({ ok: false, firstBroken: { position: appended.events[1]!.position, reason: 'hash_mismatch' } });
+  });
+});

@@ -1,0 +1,54 @@
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { environment } from '@chiptrail/config';
+import { Database } from '@chiptrail/db';
+import { EventStore } from '@chiptrail/event-store';
+import { Clock } from '@chiptrail/runtime';
+import { createTestDatabase, spawnProcess, type TestDatabase } from '@chiptrail/testing';
+
+const root = path.resolve(__dirname, '../..');
+
+describe('command-line tools against DATABASE_URL', () => {
+  let database: TestDatabase;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    execFileSync(process.execPath, [path.join(root, 'scripts/build.js'), '--if-needed'], { cwd: root, stdio: 'inherit' });
+    database = await createTestDatabase('cli');
+    const outer = environment();
+    env = { PATH: outer.PATH, HOME: outer.HOME, DATABASE_URL: database.appUrl, MIGRATION_DATABASE_URL: database.ownerUrl, LOG_LEVEL: 'warn' };
+    const db = await Database.connect({ url: database.appUrl, poolSize: 1, applicationName: 'cli-test' });
+    await new EventStore(db, new Clock()).append('cli', 'no_stream', [1, 2, 3, 4].map((n) => ({
+      type: 'Counted', data: { n }, metadata: { actor: 'system:test' }, effectiveAt: new Date('2024-01-01T00:00:00Z'),
+    })));
+    await db.close();
+  }, 180_000);
+
+  afterAll(() => database?.drop());
+
+  it('npm run migrate is idempotent', async () => {
+    const run = spawnProcess('npm', ['run', '--silent', 'migrate'], { cwd: root, env });
+    expect(await run.exited).toBe(0);
+    expect(run.output()).toContain('migrations are up to date');
+  });
+
+  it('npm run verify exits 0 on an intact log and 1 naming the first broken link', async () => {
+    const intact = spawnProcess('npm', ['run', '--silent', 'verify'], { cwd: root, env });
+    expect(await intact.exited).toBe(0);
+    expect(intact.output()).toMatch(/"ok": true/);
+    expect(intact.output()).toMatch(/"eventsVerified": 4/);
+
+    const superuser = new Client({ connectionString: database.ownerUrl });
+    await superuser.connect();
+    const { rows } = await superuser.query(`SELECT global_position FROM events ORDER BY 1 OFFSET 2 LIMIT 1`);
+    await superuser.query(`SET session_replication_role = replica`);
+    await superuser.query(`UPDATE events SET effective_at = effective_at + interval '1 day' WHERE global_position = $1`, [rows[0].global_position]);
+    await superuser.end();
+
+    const broken = spawnProcess('npm', ['run', '--silent', 'verify'], { cwd: root, env });
+    expect(await broken.exited).toBe(1);
+    expect(broken.output()).toContain(`"position": ${Number(rows[0].global_position)}`);
+    expect(broken.output()).toContain('"reason": "hash_mismatch"');
+  });
+});
