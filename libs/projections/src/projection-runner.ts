@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import type { Database, Sql } from '@chiptrail/db';
+import { pgErrorCode, type Database, type Sql } from '@chiptrail/db';
 import { EVENTS_CHANNEL, type Checkpoint, type EventStore } from '@chiptrail/event-store';
 import type { Logger } from '@chiptrail/runtime';
 import type { Projection } from './projection';
@@ -150,7 +150,8 @@ export class ProjectionRunner {
       }
       return applied;
     } catch (error) {
-      if (error instanceof CheckpointMoved) return 1; // someone else moved it: read again at once
+      // Someone else moved the checkpoint, or PostgreSQL chose this batch as a deadlock victim: read again at once.
+      if (error instanceof CheckpointMoved || ['40P01', '40001'].includes(pgErrorCode(error) ?? '')) return 1;
       throw error;
     }
   }
@@ -183,9 +184,14 @@ export async function ensureCheckpoint(sql: Sql, name: string): Promise<void> {
   await sql.query(`INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [name]);
 }
 
-export async function readCheckpoint(sql: Sql, name: string): Promise<Checkpoint & { eventsHandled: number }> {
+export async function readCheckpoint(
+  sql: Sql,
+  name: string,
+  lock = false,
+): Promise<Checkpoint & { eventsHandled: number }> {
   const { rows } = await sql.query<{ last_txid: string; last_position: string; events_handled: string }>(
-    `SELECT last_txid::text, last_position, events_handled FROM projection_checkpoints WHERE name = $1`,
+    `SELECT last_txid::text, last_position, events_handled FROM projection_checkpoints WHERE name = $1
+      ${lock ? 'FOR UPDATE' : ''}`,
     [name],
   );
   const row = rows[0];
@@ -193,9 +199,13 @@ export async function readCheckpoint(sql: Sql, name: string): Promise<Checkpoint
   return { txid: row.last_txid, position: Number(row.last_position), eventsHandled: Number(row.events_handled) };
 }
 
-/** One batch in the caller's transaction: read after the checkpoint, apply, move the checkpoint if nobody else did. */
+/**
+ * One batch in the caller's transaction: lock and read the checkpoint, read after it, apply, move it.
+ * The row lock makes competing runners (and a rebuild's swap) queue instead of applying the same events side by
+ * side; the conditional update is a second guard should anything move the checkpoint regardless.
+ */
 export async function applyBatch(tx: Sql, store: EventStore, projection: Projection, batchSize: number): Promise<number> {
-  const checkpoint = await readCheckpoint(tx, projection.name);
+  const checkpoint = await readCheckpoint(tx, projection.name, true);
   const events = await store.readAll(checkpoint, batchSize, tx);
   if (events.length === 0) return 0;
   await projection.apply(events, tx);

@@ -74,9 +74,10 @@ export async function rebuildProjection(
   }
 
   await db.transaction(async (tx) => {
-    // Lock the live tables first: the live runner's open batch finishes, its next one waits for the swap.
-    await tx.query(`LOCK TABLE ${projection.tables.map((t) => `${liveSchema}.${t}`).join(', ')} IN ACCESS EXCLUSIVE MODE`);
+    // The checkpoint row first, in the order runners take it: the live runner's open batch finishes, its next one
+    // waits for the swap. Then the tables, so no reader sees them half-swapped.
     await tx.query(`SELECT 1 FROM projection_checkpoints WHERE name = $1 FOR UPDATE`, [projection.name]);
+    await tx.query(`LOCK TABLE ${projection.tables.map((t) => `${liveSchema}.${t}`).join(', ')} IN ACCESS EXCLUSIVE MODE`);
     while ((await replay(tx, batch)) > 0) report();
     await tx.query(`SELECT set_config('search_path', $1, true)`, [liveSchema]);
     const liveIndexes = await indexShapes(tx, liveSchema, projection.tables);
