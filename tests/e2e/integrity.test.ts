@@ -15,7 +15,8 @@ describe('GET /api/v1/integrity', () => {
       metadata: { actor: 'system:test' },
       effectiveAt: new Date('2025-01-01T00:00:00Z'),
     })));
-    const intact = await readJson(await fetch(`${app.baseUrl}/api/v1/integrity`));
+    expect((await app.call('anonymous', 'GET', '/api/v1/integrity')).status).toBe(401);
+    const intact = await readJson(await app.call('viewer', 'GET', '/api/v1/integrity'));
     expect(intact).toMatchObject({ ok: true, eventsVerified: 3, firstBroken: null, head: { position: appended.events[2]!.position } });
 
     const superuser = new Client({ connectionString: app.database.ownerUrl });
@@ -24,7 +25,7 @@ describe('GET /api/v1/integrity', () => {
     await superuser.query(`UPDATE events SET data = '{"n": 20}' WHERE global_position = $1`, [appended.events[1]!.position]);
     await superuser.end();
 
-    const broken = await readJson(await fetch(`${app.baseUrl}/api/v1/integrity`));
+    const broken = await readJson(await app.call('viewer', 'GET', '/api/v1/integrity'));
     expect(broken).toMatchObject({ ok: false, firstBroken: { position: appended.events[1]!.position, reason: 'hash_mismatch' } });
   });
 });

@@ -33,6 +33,20 @@ describe('command-line tools against DATABASE_URL', () => {
     expect(run.output()).toContain('migrations are up to date');
   });
 
+  it('npm run projections:rebuild replays the log into fresh tables with progress, by name or all', async () => {
+    const all = spawnProcess('npm', ['run', '--silent', 'projections:rebuild'], { cwd: root, env });
+    expect(await all.exited).toBe(0);
+    expect(all.output()).toMatch(/policy: 100\.0% {2}4\/4 events {2}\d+ events\/s {2}ETA/);
+    expect(all.output()).toContain('policy: rebuilt from 4 events');
+    expect(all.output()).toContain('event_catalog: rebuilt from 4 events');
+    const one = spawnProcess('npm', ['run', '--silent', 'projections:rebuild', 'event_catalog'], { cwd: root, env });
+    expect(await one.exited).toBe(0);
+    expect(one.output()).not.toContain('policy: rebuilt');
+    const unknown = spawnProcess('npm', ['run', '--silent', 'projections:rebuild', 'nope'], { cwd: root, env });
+    expect(await unknown.exited).toBe(1);
+    expect(unknown.output()).toContain('No projection named "nope". Known: policy, event_catalog.');
+  });
+
   it('npm run verify exits 0 on an intact log and 1 naming the first broken link', async () => {
     const intact = spawnProcess('npm', ['run', '--silent', 'verify'], { cwd: root, env });
     expect(await intact.exited).toBe(0);

@@ -50,6 +50,24 @@ describe('npm start with no configuration', () => {
       expect(await health.json()).toMatchObject({ state: 'ok', database: { up: true }, queue: { backend: 'postgres', up: true } });
       expect(first.output()).toContain(`chiptrail is running at http://localhost:${port}`);
 
+      // First start: an admin account with a password printed once, and the curated dataset loaded.
+      const password = /Created the admin account admin@chiptrail\.local with the password (\S+)/.exec(first.output())?.[1];
+      expect(password).toBeTruthy();
+      const login = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'admin@chiptrail.local', password }),
+      });
+      const { token } = (await login.json()) as { token: string };
+      const answer = await waitForHttp(
+        `http://127.0.0.1:${port}/api/v1/chips/nvidia-h20/status?destination=CN&asOf=2025-04-09`,
+        60_000,
+        undefined,
+        first.output,
+        { authorization: `Bearer ${token}` },
+      );
+      expect(await answer.json()).toMatchObject({ export: { status: 'license_required' } });
+
       const credentials = JSON.parse(readFileSync(path.join(workdir, '.data/embedded-postgres.json'), 'utf8'));
       const db = await Database.connect({
         url: `postgres://postgres:${encodeURIComponent(credentials.superuserPassword)}@127.0.0.1:${pgPort}/chiptrail`,
@@ -74,6 +92,7 @@ describe('npm start with no configuration', () => {
     try {
       await waitForHttp(`http://127.0.0.1:${port}/health`, 120_000, undefined, second.output);
       expect(second.output()).not.toContain('initialising embedded PostgreSQL');
+      expect(second.output()).not.toContain('Created the admin account');
       const credentials = JSON.parse(readFileSync(path.join(workdir, '.data/embedded-postgres.json'), 'utf8'));
       const db = await Database.connect({
         url: `postgres://postgres:${encodeURIComponent(credentials.superuserPassword)}@127.0.0.1:${pgPort}/chiptrail`,

@@ -55,12 +55,13 @@ export async function waitForHttp(
   timeoutMs: number,
   accept = (status: number) => status === 200,
   output?: () => string,
+  headers: Record<string, string> = {},
 ): Promise<Response> {
   const started = Date.now();
   let lastError: unknown;
   while (Date.now() - started < timeoutMs) {
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000), headers });
       if (accept(response.status)) return response;
       lastError = new Error(`status ${response.status}`);
     } catch (error) {

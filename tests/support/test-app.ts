@@ -4,7 +4,11 @@ import { loadConfig, loadTestConfig, type AppConfig } from '@chiptrail/config';
 import { Runtime } from '@chiptrail/platform';
 import { QueueBackend } from '@chiptrail/queue';
 import { Clock, Logger } from '@chiptrail/runtime';
+import { AuthService, type Role } from '@chiptrail/auth';
+import { ProjectionRunner } from '@chiptrail/projections';
 import { createApiApp } from '../../apps/api/src/bootstrap';
+import { onFirstStart } from '../../apps/api/src/first-start';
+import { workerParts } from '../../apps/worker/src/worker-parts';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 export interface TestApp {
@@ -13,8 +17,17 @@ export interface TestApp {
   readonly app: NestFastifyApplication;
   readonly database: TestDatabase;
   readonly config: AppConfig;
+  readonly runners: readonly ProjectionRunner[];
+  /** Runs every projection until it has read everything committed so far. */
+  settle(): Promise<void>;
+  /** A bearer token (admin sign-in) or an API key of the role, for Authorization headers. */
+  credential(role: Role): Promise<string>;
+  /** fetch against the app with a role's credential and JSON handling. */
+  call(role: Role | 'anonymous', method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
   close(): Promise<void>;
 }
+
+export const TEST_ADMIN = { email: 'admin@chiptrail.test', password: 'correct horse battery staple' };
 
 export interface TestAppOptions {
   /** 'redis' uses the local test Redis; 'postgres' BullMQ's PostgreSQL backend; or an explicit redis:// URL. */
@@ -34,6 +47,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     PORT: '0',
     DATABASE_URL: database.appUrl,
     SEED_DATASET: 'false',
+    ADMIN_EMAIL: TEST_ADMIN.email,
+    ADMIN_PASSWORD: TEST_ADMIN.password,
     OUTBOUND_ALLOWLIST: '127.0.0.1/32',
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     LOG_LEVEL: 'error',
@@ -49,14 +64,50 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     queueNamespace: namespace,
   });
   const app = await createApiApp(runtime);
+  await onFirstStart(app, runtime, () => undefined);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
+  const baseUrl = `http://127.0.0.1:${address.port}`;
+  const runners = workerParts().projections.map(
+    (projection) => new ProjectionRunner(runtime.db, runtime.store, projection, { pollMs: 50, logger: runtime.logger }),
+  );
+  const credentials = new Map<Role, string>();
+  const credential = async (role: Role): Promise<string> => {
+    const known = credentials.get(role);
+    if (known) return known;
+    const auth = app.get(AuthService);
+    const created =
+      role === 'admin'
+        ? (await auth.login(TEST_ADMIN.email, TEST_ADMIN.password)).token
+        : (await auth.createApiKey(`test ${role}`, role, { id: 'user:test', role: 'admin' })).key;
+    credentials.set(role, created);
+    return created;
+  };
   return {
-    baseUrl: `http://127.0.0.1:${address.port}`,
+    baseUrl,
     runtime,
     app,
     database,
     config,
+    runners,
+    async settle() {
+      for (;;) {
+        let applied = 0;
+        for (const runner of runners) applied += await runner.catchUp();
+        if (applied === 0) return;
+      }
+    },
+    credential,
+    async call(role, method, path, body, headers = {}) {
+      const all: Record<string, string> = { ...headers };
+      if (body !== undefined && !all['content-type']) all['content-type'] = 'application/json';
+      if (role !== 'anonymous') all.authorization = `Bearer ${await credential(role)}`;
+      return fetch(`${baseUrl}${path}`, {
+        method,
+        headers: all,
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+    },
     async close() {
       await app.close();
       await runtime.queues.obliterate().catch(() => undefined);

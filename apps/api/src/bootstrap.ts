@@ -17,6 +17,9 @@ export async function createApiApp(runtime: Runtime): Promise<NestFastifyApplica
     logger: runtime.logger,
     bufferLogs: false,
   });
+  // Bodies are JSON only: anything else is answered 415 rather than parsed as a string.
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeContentTypeParser('text/plain');
 
   const document = SwaggerModule.createDocument(
     app,

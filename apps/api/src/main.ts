@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { ConfigError, loadConfig } from '@chiptrail/config';
 import { Runtime } from '@chiptrail/platform';
 import { createApiApp } from './bootstrap';
+import { onFirstStart } from './first-start';
 
 /** The api alone, for deployments that run api and worker as separate processes on external PostgreSQL. */
 async function main(): Promise<void> {
@@ -11,6 +12,7 @@ async function main(): Promise<void> {
   }
   const runtime = await Runtime.create(config, { databaseUrl: config.databaseUrl, applicationName: 'chiptrail-api' });
   const app = await createApiApp(runtime);
+  await onFirstStart(app, runtime, (text) => process.stdout.write(text));
   await app.listen(config.port, config.host);
   runtime.logger.info(`chiptrail api listening on ${await app.getUrl()}`, 'Main');
   const shutdown = async () => {

@@ -6,6 +6,7 @@ import { createApiApp } from '../../api/src/bootstrap';
 import { WorkerHost } from '../../worker/src/worker-host';
 import { workerParts } from '../../worker/src/worker-parts';
 import { prepareDatabase } from './database-setup';
+import { onFirstStart } from '../../api/src/first-start';
 
 /**
  * `npm start`: database (embedded unless DATABASE_URL is set), migrations, then api and worker in this one process.
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
   const database = await prepareDatabase(config, log);
   const runtime = await Runtime.create(config, { databaseUrl: database.appUrl, applicationName: 'chiptrail', logger });
   const app = await createApiApp(runtime);
+  await onFirstStart(app, runtime, (text) => process.stdout.write(text));
   const worker = config.runWorker ? new WorkerHost(runtime, workerParts()) : undefined;
   await worker?.start();
   await app.listen(config.port, config.host);

@@ -1,6 +1,8 @@
+import { EventCatalogProjection } from '@chiptrail/policy';
+import { PolicyProjection } from '@chiptrail/status';
 import type { WorkerParts } from './worker-host';
 
 /** Every projection and background service the product runs. Features add themselves here. */
 export function workerParts(): WorkerParts {
-  return { projections: [], services: [] };
+  return { projections: [new PolicyProjection(), new EventCatalogProjection()], services: [] };
 }

@@ -198,3 +198,6 @@ export function loadTestConfig(env: Env = environment()): TestConfig {
     redisUrl: url(env, 'TEST_REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
   };
 }
+
+/** Injection token for the parsed `AppConfig` in Nest modules. */
+export const APP_CONFIG = Symbol('AppConfig');

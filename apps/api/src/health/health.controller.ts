@@ -1,8 +1,9 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Access } from '@chiptrail/auth';
 import type { FastifyReply } from 'fastify';
 import { HealthCheck } from './health-check';
-import { sendProblem } from '../http/problem-details';
+import { sendProblem } from '@chiptrail/http';
 
 @ApiTags('health')
 @Controller()
@@ -10,6 +11,7 @@ export class HealthController {
   constructor(private readonly health: HealthCheck) {}
 
   @Get('health')
+  @Access('public')
   @ApiOperation({ summary: 'Database, queue backend and projection health; 503 naming what is down.' })
   async check(@Res() reply: FastifyReply): Promise<void> {
     const report = await this.health.run();

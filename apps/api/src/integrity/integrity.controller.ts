@@ -1,5 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Access } from '@chiptrail/auth';
+import { ApiSecured } from '@chiptrail/http';
 import { Database } from '@chiptrail/db';
 import { verifyIntegrity, type IntegrityReport } from '@chiptrail/event-store';
 import { Clock } from '@chiptrail/runtime';
@@ -13,6 +15,8 @@ export class IntegrityController {
   ) {}
 
   @Get()
+  @Access('viewer')
+  @ApiSecured()
   @ApiOperation({ summary: 'Recompute the hash chain of the whole log: head (position + digest) and first broken link.' })
   verify(): Promise<IntegrityReport> {
     return verifyIntegrity(this.db, () => this.clock.now());

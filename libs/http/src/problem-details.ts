@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AuthenticationError, ForbiddenError } from '@chiptrail/auth';
 import { DomainError, assertNever, type FailureKind } from '@chiptrail/domain';
 import { isDatabaseUnavailable } from '@chiptrail/db';
 import type { Logger } from '@chiptrail/runtime';
@@ -13,18 +14,6 @@ export interface Problem {
   readonly detail: string;
   readonly instance?: string;
   readonly [extension: string]: unknown;
-}
-
-/** Authentication and authorization failures: the edge's own additions to the domain vocabulary. */
-export class AuthError extends Error {
-  constructor(
-    readonly status: 401 | 403 | 429,
-    readonly code: string,
-    message: string,
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(message);
-  }
 }
 
 export class UnavailableError extends Error {
@@ -89,9 +78,11 @@ export function toProblem(error: unknown, instance: string | undefined, logger: 
   });
 
   if (error instanceof DomainError) return base(statusOf(error.kind), error.code, error.message, { ...error.details });
-  if (error instanceof AuthError) {
-    return base(error.status, error.code, error.message, error.retryAfterSeconds ? { retryAfter: error.retryAfterSeconds } : {});
+  if (error instanceof AuthenticationError) {
+    if (error.code === 'account_locked') return base(429, error.code, error.message, { retryAfter: error.retryAfterSeconds });
+    return base(401, error.code, error.message);
   }
+  if (error instanceof ForbiddenError) return base(403, error.code, error.message, { requiredRole: error.required });
   if (error instanceof UnavailableError) return base(503, error.code, error.message);
   if (isDatabaseUnavailable(error)) {
     return base(503, 'database_unavailable', 'The database cannot be reached right now; retry shortly.');

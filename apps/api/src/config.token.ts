@@ -1,2 +1,0 @@
-/** Injection token for the parsed `AppConfig`. */
-export const CONFIG = Symbol('AppConfig');

@@ -1,0 +1,4 @@
+export * from './access';
+export * from './auth.controller';
+export * from './auth.service';
+export * from './auth.module';

@@ -1,0 +1,5 @@
+export * from './event-catalog.projection';
+export * from './event-queries';
+export * from './events.controller';
+export * from './policy.module';
+export * from './record-policy-event.handler';

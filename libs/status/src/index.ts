@@ -1,0 +1,4 @@
+export * from './policy.projection';
+export * from './status.controller';
+export * from './status.module';
+export * from './status.queries';

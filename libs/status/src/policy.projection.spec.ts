@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import { Database } from '@chiptrail/db';
+import { parseRecordEventRequest, statusFromLog, type LoggedEvent, type PolicyEventType, type Source } from '@chiptrail/domain';
+import { EventStore } from '@chiptrail/event-store';
+import { RecordPolicyEvent } from '@chiptrail/policy';
+import { ProjectionRunner, rebuildProjection } from '@chiptrail/projections';
+import { Clock, Logger } from '@chiptrail/runtime';
+import { createTestDatabase, type TestDatabase } from '@chiptrail/testing';
+import { PolicyProjection } from './policy.projection';
+import { StatusQueries } from './status.queries';
+
+/**
+ * The projection must store exactly what the status rules say, on both axes: every stored answer is compared with
+ * the answer computed straight from the log (statusFromLog) for a grid of chips, destinations, valid times and
+ * knowledge times, after a history with amendments, corrections and retractions, projected in small batches.
+ */
+let database: TestDatabase;
+let db: Database;
+let owner: Database;
+let store: EventStore;
+let record: RecordPolicyEvent;
+let queries: StatusQueries;
+const clock = new Clock();
+const source: Source = { url: 'https://example.gov/x', title: 'Source', publishedAt: '2024-01-01', confidence: 'high' };
+
+beforeAll(async () => {
+  database = await createTestDatabase('policy');
+  db = await Database.connect({ url: database.appUrl, poolSize: 4, applicationName: 'policy-spec' });
+  owner = await Database.connect({ url: database.ownerUrl, poolSize: 2, applicationName: 'policy-spec-owner' });
+  store = new EventStore(db, clock);
+  record = new RecordPolicyEvent(store);
+  queries = new StatusQueries(db, clock);
+});
+
+afterAll(async () => {
+  await db?.close();
+  await owner?.close();
+  await database?.drop();
+});
+
+async function post(type: PolicyEventType, data: Record<string, unknown>, effectiveAt?: string): Promise<string> {
+  const parsed = parseRecordEventRequest({ type, data, effectiveAt, source }, clock.now());
+  return (await record.handle(parsed, { actor: 'user:spec' })).id;
+}
+
+async function loggedEvents(): Promise<LoggedEvent[]> {
+  const events = await store.readAll({ txid: '0', position: 0 }, 100_000);
+  return events.map((e) => ({
+    id: e.id,
+    type: e.type as PolicyEventType,
+    data: e.data,
+    effectiveAt: e.effectiveAt,
+    recordedAt: e.recordedAt,
+    source: e.metadata.source as Source,
+  }));
+}
+
+const chip = (slug: string, tops: Record<string, number>, die: number, datacenter = true) =>
+  post('ChipRegistered', { chip: slug, vendor: 'NVIDIA', model: slug, datacenter, specs: { denseTops: tops, dieAreaMm2: die } }, '2022-01-01');
+
+it('stores, for every chip, destination, valid time and knowledge time, the answer the status rules give', async () => {
+  const runner = new ProjectionRunner(db, store, new PolicyProjection(3), { pollMs: 10, logger: new Logger('error') });
+  await chip('h20', { fp16: 148 }, 814);
+  await chip('a800', { bf16: 312 }, 826);
+  await runner.catchUp();
+  const h20 = await post('ControlImposed', {
+    measureId: 'h20-letter', authority: 'US-BIS', direction: 'export', requirement: 'license_required',
+    scope: { chips: ['h20'] }, destinations: ['CN', 'HK'], title: 'H20 letter',
+  }, '2025-04-09');
+  await post('ControlImposed', {
+    measureId: 'acs', authority: 'US-BIS', direction: 'export', requirement: 'license_required', licensePolicy: 'presumption_of_denial',
+    scope: { eccnBands: ['3A090.a', '3A090.b'] }, destinations: ['CN', 'MO', 'SA'], title: 'AC/S rule',
+  }, '2023-11-17');
+  await runner.catchUp();
+  await chip('b200', { int8: 4500 }, 1614);
+  await post('LicenseGranted', { licenseId: 'h20-l', authority: 'US-BIS', holder: 'NVIDIA', chips: ['h20'], destinations: ['CN'], conditions: [{ type: 'revenue_share', percent: 15 }] }, '2025-08-08');
+  await post('ControlAmended', { measureId: 'acs', destinations: ['CN', 'MO', 'SA', 'AE'] }, '2024-06-01');
+  await post('AdvisoryIssued', { advisoryId: 'avoid', authority: 'CN-MIIT', level: 'discouraged', chips: ['h20'], destinations: ['CN'], title: 'Avoid' }, '2025-08-12');
+  await post('InvestigationOpened', { investigationId: 'samr', authority: 'CN-SAMR', kind: 'antitrust', subjects: { companies: ['NVIDIA'] }, title: 'Probe' }, '2024-12-09');
+  await runner.catchUp();
+  const correction = await post('EventCorrected', { eventId: h20, effectiveAt: '2025-04-01', reason: 'earlier letter' });
+  await post('ControlLifted', { measureId: 'h20-letter' }, '2026-01-01');
+  const advisoryRetraction = await post('EventRetracted', { eventId: correction, reason: 'was right first time' });
+  await chip('l20', { bf16: 119.5 }, 608.5);
+  await runner.catchUp();
+  await post('ChipSpecsUpdated', { chip: 'l20', specs: { tpp: 2500, performanceDensity: 4 } }, '2024-01-01');
+  await post('EventRetracted', { eventId: h20, reason: 'recorded in error' });
+  await runner.catchUp();
+  expect(advisoryRetraction).toBeTruthy();
+
+  const log = await loggedEvents();
+  const knowledge = [...new Set(log.map((e) => e.recordedAt.getTime()))].flatMap((t) => [t - 1, t]).map((t) => new Date(t));
+  const validTimes = ['2022-06-01', '2023-11-17', '2024-01-01', '2024-07-01', '2025-04-05', '2025-04-09', '2025-08-10', '2025-09-01', '2026-02-01'].map(
+    (d) => new Date(`${d}T12:00:00Z`),
+  );
+  let compared = 0;
+  for (const chipName of ['h20', 'a800', 'b200', 'l20', 'unknown']) {
+    for (const destination of ['CN', 'HK', 'MO', 'SA', 'AE', 'BR']) {
+      const lookups = knowledge.flatMap((knownAt) => validTimes.map((asOf) => ({ chip: chipName, destination, asOf, knownAt })));
+      const stored = await queries.lookup(lookups);
+      lookups.forEach((lookup, index) => {
+        const expected = statusFromLog(log, lookup.chip, lookup.destination, lookup.asOf, lookup.knownAt);
+        const actual = stored[index];
+        if (!expected) {
+          expect({ lookup, actual }).toEqual({ lookup, actual: undefined });
+        } else {
+          expect({ lookup, answer: actual && { classification: actual.classification, export: actual.export, import: actual.import, investigations: actual.investigations } }).toEqual({ lookup, answer: expected.answer });
+        }
+        compared += 1;
+      });
+    }
+  }
+  expect(compared).toBeGreaterThan(1000);
+
+  // Spot checks that the history above means what it should.
+  const at = (d: string) => new Date(`${d}T12:00:00Z`);
+  const now = clock.now();
+  const [h20Now, a800Now, l20Now] = await queries.lookup([
+    { chip: 'h20', destination: 'CN', asOf: at('2025-09-01'), knownAt: now },
+    { chip: 'a800', destination: 'AE', asOf: at('2024-07-01'), knownAt: now },
+    { chip: 'l20', destination: 'CN', asOf: at('2024-07-01'), knownAt: now },
+  ]);
+  expect(h20Now!.export.status).toBe('unrestricted');
+  expect(h20Now!.import.status).toBe('discouraged');
+  expect(a800Now!.export.status).toBe('license_required');
+  expect(l20Now!.classification.band).toBe('3A090.b');
+  expect(l20Now!.export.status).toBe('license_required');
+});
+
+it('a rebuild reproduces the live read model exactly', async () => {
+  const snapshot = async () => ({
+    facts: (await owner.query(`SELECT * FROM policy_facts ORDER BY event_id, known_from`)).rows,
+    corrections: (await owner.query(`SELECT * FROM fact_corrections ORDER BY correction_id`)).rows,
+    registry: (await owner.query(`SELECT * FROM chip_registry ORDER BY chip`)).rows,
+    intervals: (await owner.query(`SELECT * FROM status_intervals ORDER BY chip, destination, known_from, valid_from`)).rows,
+  });
+  const live = await snapshot();
+  expect(live.intervals.length).toBeGreaterThan(20);
+  await rebuildProjection(owner, new EventStore(owner, clock), new PolicyProjection());
+  expect(await snapshot()).toEqual(live);
+});
+
+it('ignores events of other kinds', async () => {
+  await store.append(`other-${randomUUID()}`, 'any', [{ type: 'FeedPolled', data: {}, metadata: { actor: 'system:test' }, effectiveAt: new Date() }]);
+  const runner = new ProjectionRunner(db, store, new PolicyProjection(), { pollMs: 10, logger: new Logger('error') });
+  expect(await runner.catchUp()).toBe(1);
+});

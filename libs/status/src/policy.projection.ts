@@ -1,0 +1,723 @@
+import {
+  applyCorrections,
+  chipAt,
+  classify,
+  destinationsNamed,
+  entityKeyOf,
+  factsForChip,
+  isEntityEventType,
+  isPolicyEventType,
+  parseInstant,
+  stableJson,
+  statusTimeline,
+  type Fact,
+  type LoggedEvent,
+  type PolicyEventType,
+  type Source,
+  type StatusAnswer,
+} from '@chiptrail/domain';
+import type { Sql } from '@chiptrail/db';
+import type { StoredEvent } from '@chiptrail/event-store';
+import type { Projection } from '@chiptrail/projections';
+
+/**
+ * The policy projection: keeps what we know (policy_facts, bitemporal), the chip registry and every
+ * (chip, destination) status timeline (status_intervals, bitemporal) current with the log.
+ *
+ * Knowledge time: changes caused by an event are known from its `recorded_at`. Events of one append share that
+ * time and are applied together. A batch works in memory on the chips it touches and writes once at the end.
+ */
+export class PolicyProjection implements Projection {
+  readonly name = 'policy';
+  readonly tables = ['policy_facts', 'fact_corrections', 'chip_registry', 'status_intervals'] as const;
+  constructor(readonly batchSize = 1000) {}
+
+  async apply(events: readonly StoredEvent[], tx: Sql): Promise<void> {
+    const policyEvents = events.filter((event) => isPolicyEventType(event.type));
+    if (policyEvents.length === 0) return;
+    const work = await PolicyWork.open(tx);
+    let group: StoredEvent[] = [];
+    for (const event of policyEvents) {
+      if (group.length > 0 && group[0]!.recordedAt.getTime() !== event.recordedAt.getTime()) {
+        await work.record(group);
+        group = [];
+      }
+      group.push(event);
+    }
+    if (group.length > 0) await work.record(group);
+    await work.flush();
+  }
+}
+
+interface FactRow extends Fact {
+  knownFrom: Date;
+  knownTo: Date | null;
+  readonly entityKey: string | null;
+  readonly chip: string | null;
+  readonly chips: readonly string[];
+  readonly companies: readonly string[];
+  readonly bandScoped: boolean;
+  /** True when the row is new in this batch (inserted at flush), false when it came from the table. */
+  readonly fresh: boolean;
+}
+
+interface IntervalRow {
+  readonly chip: string;
+  readonly destination: string;
+  readonly validFrom: Date | null;
+  readonly validTo: Date | null;
+  readonly knownFrom: Date;
+  knownTo: Date | null;
+  readonly answer: StatusAnswer;
+  readonly fresh: boolean;
+}
+
+interface CorrectionRow {
+  readonly correctionId: string;
+  readonly targetId: string;
+  readonly data: Record<string, unknown> | null;
+  readonly effectiveAt: Date | null;
+  readonly recordedAt: Date;
+  retracted: boolean;
+  readonly fresh: boolean;
+  changed: boolean;
+}
+
+interface RegistryRow {
+  readonly chip: string;
+  readonly vendor: string;
+  readonly model: string;
+  readonly datacenter: boolean;
+  readonly specs: unknown;
+  readonly origin: string | null;
+  readonly tpp: number | null;
+  readonly performanceDensity: number | null;
+  readonly band: string;
+  readonly bandReason: string;
+  readonly registeredEventId: string;
+  readonly effectiveAt: Date;
+  readonly recordedAt: Date;
+  readonly updatedAt: Date;
+}
+
+const FACT_COLUMNS = `event_id, known_from, type, entity_key, chip, data, effective_at, recorded_at, source, corrected_by,
+  chips, companies, band_scoped`;
+
+interface FactDbRow {
+  event_id: string;
+  known_from: Date;
+  type: PolicyEventType;
+  entity_key: string | null;
+  chip: string | null;
+  data: Record<string, unknown>;
+  effective_at: Date;
+  recorded_at: Date;
+  source: Source;
+  corrected_by: string[];
+  chips: string[];
+  companies: string[];
+  band_scoped: boolean;
+}
+
+function factFromDb(row: FactDbRow): FactRow {
+  return {
+    eventId: row.event_id,
+    type: row.type as Fact['type'],
+    data: row.data,
+    effectiveAt: row.effective_at,
+    recordedAt: row.recorded_at,
+    source: row.source,
+    ...(row.corrected_by.length > 0 ? { correctedBy: row.corrected_by } : {}),
+    knownFrom: row.known_from,
+    knownTo: null,
+    entityKey: row.entity_key,
+    chip: row.chip,
+    chips: row.chips,
+    companies: row.companies,
+    bandScoped: row.band_scoped,
+    fresh: false,
+  };
+}
+
+/** The lookup keys of a fact: which chips it names, which companies, whether it targets bands. */
+function indexKeys(fact: Fact): Pick<FactRow, 'entityKey' | 'chip' | 'chips' | 'companies' | 'bandScoped'> {
+  const data = fact.data as Record<string, unknown>;
+  const list = (value: unknown) => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+  const scope = (data.scope ?? {}) as Record<string, unknown>;
+  const subjects = (data.subjects ?? {}) as Record<string, unknown>;
+  const isChip = fact.type === 'ChipRegistered' || fact.type === 'ChipSpecsUpdated';
+  const chips = isChip
+    ? [String(data.chip)]
+    : [...list(scope.chips), ...list(scope.excludeChips), ...list(data.chips), ...list(subjects.chips)];
+  return {
+    entityKey: entityKeyOf(fact) ?? null,
+    chip: isChip ? String(data.chip) : null,
+    chips: [...new Set(chips)],
+    companies: list(subjects.companies).map((company) => company.trim().toLowerCase()),
+    bandScoped: list(scope.eccnBands).length > 0,
+  };
+}
+
+class PolicyWork {
+  private readonly facts = new Map<string, FactRow>();
+  private readonly closedFacts: FactRow[] = [];
+  private readonly newFacts: FactRow[] = [];
+  private readonly loadedChips = new Set<string>();
+  private readonly loadedEntities = new Set<string>();
+  private bandScopedLoaded = false;
+  private readonly corrections = new Map<string, CorrectionRow>();
+  private readonly correctionsLoadedFor = new Set<string>();
+  private readonly intervals = new Map<string, IntervalRow[]>();
+  private readonly newIntervals: IntervalRow[] = [];
+  private readonly closedIntervals: IntervalRow[] = [];
+  private readonly registryChanges = new Map<string, RegistryRow | null>();
+
+  private constructor(
+    private readonly tx: Sql,
+    private readonly registry: Map<string, RegistryRow>,
+    private floor: number,
+  ) {}
+
+  static async open(tx: Sql): Promise<PolicyWork> {
+    const [registry, floor] = await Promise.all([
+      tx.query<{ chip: string; vendor: string; model: string; datacenter: boolean; specs: unknown; origin: string | null; tpp: number | null; performance_density: number | null; band: string; band_reason: string; registered_event_id: string; effective_at: Date; recorded_at: Date; updated_at: Date }>(
+        `SELECT * FROM chip_registry`,
+      ),
+      tx.query<{ floor: Date | null }>(
+        `SELECT greatest((SELECT max(known_from) FROM policy_facts), (SELECT max(known_to) FROM policy_facts WHERE known_to <> 'infinity')) AS floor`,
+      ),
+    ]);
+    const rows = new Map<string, RegistryRow>(
+      registry.rows.map((row) => [
+        row.chip,
+        {
+          chip: row.chip,
+          vendor: row.vendor,
+          model: row.model,
+          datacenter: row.datacenter,
+          specs: row.specs,
+          origin: row.origin,
+          tpp: row.tpp,
+          performanceDensity: row.performance_density,
+          band: row.band,
+          bandReason: row.band_reason,
+          registeredEventId: row.registered_event_id,
+          effectiveAt: row.effective_at,
+          recordedAt: row.recorded_at,
+          updatedAt: row.updated_at,
+        },
+      ]),
+    );
+    return new PolicyWork(tx, rows, floor.rows[0]?.floor?.getTime() ?? Number.NEGATIVE_INFINITY);
+  }
+
+  /** Applies the events of one append (one recorded time) and recomputes every chip they touch. */
+  async record(group: readonly StoredEvent[]): Promise<void> {
+    // Knowledge time never runs backwards, even if a later-recorded append committed first.
+    const known = new Date(Math.max(group[0]!.recordedAt.getTime(), this.floor));
+    this.floor = known.getTime();
+    const affected = new Set<string>();
+    for (const event of group) await this.applyEvent(event, known, affected);
+    for (const chip of affected) await this.recompute(chip, known);
+  }
+
+  private async applyEvent(event: StoredEvent, known: Date, affected: Set<string>): Promise<void> {
+    const type = event.type as PolicyEventType;
+    const logged: LoggedEvent = {
+      id: event.id,
+      type,
+      data: event.data,
+      effectiveAt: event.effectiveAt,
+      recordedAt: event.recordedAt,
+      source: (event.metadata.source ?? {}) as Source,
+    };
+    if (type === 'EventCorrected') {
+      const targetId = String(event.data.eventId).toLowerCase();
+      await this.loadCorrections(targetId);
+      const correction: CorrectionRow = {
+        correctionId: event.id,
+        targetId,
+        data: (event.data.data as Record<string, unknown> | undefined) ?? null,
+        effectiveAt: typeof event.data.effectiveAt === 'string' ? (parseInstant(event.data.effectiveAt) ?? null) : null,
+        recordedAt: event.recordedAt,
+        retracted: false,
+        fresh: true,
+        changed: true,
+      };
+      this.corrections.set(event.id, correction);
+      await this.reviseFact(targetId, known, affected);
+      return;
+    }
+    if (type === 'EventRetracted') {
+      const targetId = String(event.data.eventId).toLowerCase();
+      const correction = await this.findCorrection(targetId);
+      if (correction) {
+        correction.retracted = true;
+        correction.changed = true;
+        await this.reviseFact(correction.targetId, known, affected);
+        return;
+      }
+      const current = await this.currentFact(targetId);
+      if (!current) return;
+      await this.touchChips(current, affected);
+      this.closeFact(current, known);
+      return;
+    }
+    if (!isEntityEventType(type)) return;
+    const fact = applyCorrections(logged, []);
+    const row: FactRow = { ...fact, ...indexKeys(fact), knownFrom: known, knownTo: null, fresh: true };
+    if (row.entityKey) await this.loadEntity(row.entityKey);
+    this.facts.set(row.eventId, row);
+    this.newFacts.push(row);
+    await this.touchChips(row, affected);
+  }
+
+  /** Replaces the current version of a fact by one with its (remaining) corrections applied. */
+  private async reviseFact(targetId: string, known: Date, affected: Set<string>): Promise<void> {
+    const current = await this.currentFact(targetId);
+    if (!current) return;
+    await this.loadCorrections(targetId);
+    const original = await this.tx.query<{ data: Record<string, unknown>; effective_at: Date }>(
+      `SELECT data, effective_at FROM policy_facts WHERE event_id = $1 ORDER BY known_from LIMIT 1`,
+      [targetId],
+    );
+    const first = this.newFacts.find((fact) => fact.eventId === targetId && fact.knownFrom.getTime() <= current.knownFrom.getTime());
+    const base = original.rows[0] ?? (first ? { data: first.data as Record<string, unknown>, effective_at: first.effectiveAt } : undefined);
+    if (!base) return;
+    const active = [...this.corrections.values()]
+      .filter((c) => c.targetId === targetId && !c.retracted)
+      .sort((a, b) => a.recordedAt.getTime() - b.recordedAt.getTime());
+    const originalEvent: LoggedEvent = {
+      id: current.eventId,
+      type: current.type,
+      data: base.data,
+      effectiveAt: base.effective_at,
+      recordedAt: current.recordedAt,
+      source: current.source,
+    };
+    const revised = applyCorrections(
+      originalEvent,
+      active.map((c) => ({
+        id: c.correctionId,
+        type: 'EventCorrected' as const,
+        data: { eventId: targetId, ...(c.data ? { data: c.data } : {}), ...(c.effectiveAt ? { effectiveAt: c.effectiveAt.toISOString() } : {}) },
+        effectiveAt: c.recordedAt,
+        recordedAt: c.recordedAt,
+        source: current.source,
+      })),
+    );
+    await this.touchChips(current, affected);
+    this.closeFact(current, known);
+    const row: FactRow = { ...revised, ...indexKeys(revised), knownFrom: known, knownTo: null, fresh: true };
+    this.facts.set(row.eventId, row);
+    this.newFacts.push(row);
+    await this.touchChips(row, affected);
+  }
+
+  private closeFact(fact: FactRow, known: Date): void {
+    this.facts.delete(fact.eventId);
+    if (fact.fresh) {
+      fact.knownTo = known;
+      return;
+    }
+    fact.knownTo = known;
+    this.closedFacts.push(fact);
+  }
+
+  /** Adds to `affected` every registered chip the fact's entity concerns (all chips for band-scoped measures). */
+  private async touchChips(fact: FactRow, affected: Set<string>): Promise<void> {
+    const related = fact.entityKey ? await this.entityFacts(fact.entityKey) : [fact];
+    for (const member of [...related, fact]) {
+      if (member.chip) affected.add(member.chip);
+      for (const chip of member.chips) if (this.registry.has(chip) || this.registryChanges.get(chip)) affected.add(chip);
+      if (member.bandScoped) for (const chip of this.allChips()) affected.add(chip);
+      if (member.companies.length > 0) {
+        for (const chip of this.allChips()) {
+          const vendor = this.registryRow(chip)?.vendor.trim().toLowerCase();
+          if (vendor && member.companies.includes(vendor)) affected.add(chip);
+        }
+      }
+    }
+  }
+
+  private allChips(): string[] {
+    const chips = new Set(this.registry.keys());
+    for (const [chip, row] of this.registryChanges) {
+      if (row) chips.add(chip);
+      else chips.delete(chip);
+    }
+    return [...chips];
+  }
+
+  private registryRow(chip: string): RegistryRow | undefined {
+    return this.registryChanges.has(chip) ? (this.registryChanges.get(chip) ?? undefined) : this.registry.get(chip);
+  }
+
+  private async recompute(chip: string, known: Date): Promise<void> {
+    await this.loadChip(chip);
+    const selected = factsForChip([...this.facts.values()], chip);
+    const current = this.intervals.get(chip) ?? [];
+    const byDestination = new Map<string, IntervalRow[]>();
+    for (const row of current) byDestination.set(row.destination, [...(byDestination.get(row.destination) ?? []), row]);
+    const next: IntervalRow[] = [];
+
+    if (!selected) {
+      for (const row of current) this.closeInterval(row, known);
+      this.intervals.set(chip, []);
+      if (this.registryRow(chip)) this.registryChanges.set(chip, null);
+      return;
+    }
+    for (const destination of destinationsNamed(selected.policy)) {
+      const timeline = statusTimeline(selected.chipFacts, selected.policy, destination);
+      const existing = byDestination.get(destination) ?? [];
+      byDestination.delete(destination);
+      const same =
+        existing.length === timeline.length &&
+        timeline.every((interval, index) => {
+          const row = existing[index]!;
+          return (
+            time(row.validFrom) === time(interval.validFrom) &&
+            time(row.validTo) === time(interval.validTo) &&
+            stableJson(row.answer) === stableJson(interval.answer)
+          );
+        });
+      if (same) {
+        next.push(...existing);
+        continue;
+      }
+      for (const row of existing) this.closeInterval(row, known);
+      for (const interval of timeline) {
+        const row: IntervalRow = {
+          chip,
+          destination,
+          validFrom: interval.validFrom,
+          validTo: interval.validTo,
+          knownFrom: known,
+          knownTo: null,
+          answer: interval.answer,
+          fresh: true,
+        };
+        this.newIntervals.push(row);
+        next.push(row);
+      }
+    }
+    for (const rows of byDestination.values()) for (const row of rows) this.closeInterval(row, known);
+    this.intervals.set(chip, next.sort((a, b) => a.destination.localeCompare(b.destination) || time(a.validFrom) - time(b.validFrom)));
+    this.updateRegistry(chip, selected.chipFacts.facts, known);
+  }
+
+  private updateRegistry(chip: string, chipFacts: readonly Fact[], known: Date): void {
+    const latest = chipAt({ chip, facts: chipFacts }, Number.POSITIVE_INFINITY);
+    const registration = chipFacts.find((fact) => fact.type === 'ChipRegistered');
+    if (!latest || !registration) return;
+    const classification = classify(latest.specs, latest.datacenter);
+    const previous = this.registryRow(chip);
+    const row: Omit<RegistryRow, 'updatedAt'> = {
+      chip,
+      vendor: latest.vendor,
+      model: latest.model,
+      datacenter: latest.datacenter,
+      specs: latest.specs ?? null,
+      origin: typeof registration.data.origin === 'string' ? registration.data.origin : null,
+      tpp: classification.tpp,
+      performanceDensity: classification.performanceDensity,
+      band: classification.band,
+      bandReason: classification.reason,
+      registeredEventId: registration.eventId,
+      effectiveAt: registration.effectiveAt,
+      recordedAt: registration.recordedAt,
+    };
+    const { updatedAt: _updatedAt, ...before } = previous ?? { updatedAt: null };
+    if (!previous || stableJson(before) !== stableJson(row)) this.registryChanges.set(chip, { ...row, updatedAt: known });
+  }
+
+  private closeInterval(row: IntervalRow, known: Date): void {
+    row.knownTo = known;
+    if (!row.fresh) this.closedIntervals.push(row);
+  }
+
+  // --- loading ---------------------------------------------------------------------------------------------
+
+  private async currentFact(eventId: string): Promise<FactRow | undefined> {
+    const cached = this.facts.get(eventId);
+    if (cached) return cached;
+    const { rows } = await this.tx.query<FactDbRow>(
+      `SELECT ${FACT_COLUMNS} FROM policy_facts WHERE event_id = $1 AND known_to = 'infinity'`,
+      [eventId],
+    );
+    if (!rows[0]) return undefined;
+    const fact = factFromDb(rows[0]);
+    this.remember([fact]);
+    if (fact.entityKey) await this.loadEntity(fact.entityKey);
+    return this.facts.get(eventId);
+  }
+
+  private async entityFacts(entityKey: string): Promise<FactRow[]> {
+    await this.loadEntity(entityKey);
+    return [...this.facts.values()].filter((fact) => fact.entityKey === entityKey);
+  }
+
+  private async loadEntity(entityKey: string): Promise<void> {
+    if (this.loadedEntities.has(entityKey)) return;
+    this.loadedEntities.add(entityKey);
+    const { rows } = await this.tx.query<FactDbRow>(
+      `SELECT ${FACT_COLUMNS} FROM policy_facts WHERE entity_key = $1 AND known_to = 'infinity'`,
+      [entityKey],
+    );
+    this.remember(rows.map(factFromDb));
+  }
+
+  /** Loads every current fact that could concern the chip, and the whole entity of each, plus its intervals. */
+  private async loadChip(chip: string): Promise<void> {
+    if (this.loadedChips.has(chip)) return;
+    this.loadedChips.add(chip);
+    const registration = [...this.facts.values()].find((fact) => fact.type === 'ChipRegistered' && fact.chip === chip);
+    const vendor = String(registration?.data.vendor ?? this.registryRow(chip)?.vendor ?? '').trim().toLowerCase();
+    const [facts, intervals] = await Promise.all([
+      this.tx.query<FactDbRow>(
+        `SELECT ${FACT_COLUMNS} FROM policy_facts
+          WHERE known_to = 'infinity'
+            AND (chips @> ARRAY[$1]::text[] OR companies @> ARRAY[$2]::text[] ${this.bandScopedLoaded ? '' : 'OR band_scoped'})`,
+        [chip, vendor],
+      ),
+      this.tx.query<{ destination: string; valid_from: Date | number; valid_to: Date | number; known_from: Date; answer: StatusAnswer }>(
+        `SELECT destination, valid_from, valid_to, known_from, answer FROM status_intervals
+          WHERE chip = $1 AND known_to = 'infinity' ORDER BY destination, valid_from`,
+        [chip],
+      ),
+    ]);
+    this.bandScopedLoaded = true;
+    this.remember(facts.rows.map(factFromDb));
+    for (const key of new Set(facts.rows.map((row) => row.entity_key).filter((key): key is string => key !== null))) {
+      await this.loadEntity(key);
+    }
+    const fresh = this.intervals.get(chip) ?? [];
+    this.intervals.set(chip, [
+      ...intervals.rows.map((row) => ({
+        chip,
+        destination: row.destination,
+        validFrom: finite(row.valid_from),
+        validTo: finite(row.valid_to),
+        knownFrom: row.known_from,
+        knownTo: null,
+        answer: row.answer,
+        fresh: false,
+      })),
+      ...fresh,
+    ]);
+  }
+
+  /** Adds loaded rows unless this batch already has a newer version (or closed it). */
+  private remember(rows: readonly FactRow[]): void {
+    for (const row of rows) {
+      if (this.facts.has(row.eventId)) continue;
+      if (this.closedFacts.some((closed) => closed.eventId === row.eventId && closed.knownFrom.getTime() === row.knownFrom.getTime())) continue;
+      if (this.newFacts.some((fresh) => fresh.eventId === row.eventId)) continue;
+      this.facts.set(row.eventId, row);
+    }
+  }
+
+  private async loadCorrections(targetId: string): Promise<void> {
+    if (this.correctionsLoadedFor.has(targetId)) return;
+    this.correctionsLoadedFor.add(targetId);
+    const { rows } = await this.tx.query<{ correction_id: string; target_id: string; data: Record<string, unknown> | null; effective_at: Date | null; recorded_at: Date; retracted: boolean }>(
+      `SELECT * FROM fact_corrections WHERE target_id = $1`,
+      [targetId],
+    );
+    for (const row of rows) {
+      if (this.corrections.has(row.correction_id)) continue;
+      this.corrections.set(row.correction_id, {
+        correctionId: row.correction_id,
+        targetId: row.target_id,
+        data: row.data,
+        effectiveAt: row.effective_at,
+        recordedAt: row.recorded_at,
+        retracted: row.retracted,
+        fresh: false,
+        changed: false,
+      });
+    }
+  }
+
+  private async findCorrection(correctionId: string): Promise<CorrectionRow | undefined> {
+    const cached = this.corrections.get(correctionId);
+    if (cached) return cached;
+    const { rows } = await this.tx.query<{ target_id: string }>(`SELECT target_id FROM fact_corrections WHERE correction_id = $1`, [correctionId]);
+    if (!rows[0]) return undefined;
+    await this.loadCorrections(rows[0].target_id);
+    return this.corrections.get(correctionId);
+  }
+
+  // --- writing ---------------------------------------------------------------------------------------------
+
+  async flush(): Promise<void> {
+    const json = (value: unknown) => JSON.stringify(value);
+    // A version replaced at the very time it became known was never visible: remove it rather than close it
+    // (happens when one append's events are split across two batches).
+    const empty = (row: { knownFrom: Date; knownTo: Date | null }) => row.knownTo !== null && row.knownTo.getTime() <= row.knownFrom.getTime();
+    const vanishedFacts = this.closedFacts.filter(empty);
+    if (vanishedFacts.length > 0) {
+      await this.tx.query(
+        `DELETE FROM policy_facts f USING jsonb_to_recordset($1::jsonb) AS c(event_id uuid, known_from timestamptz)
+          WHERE f.event_id = c.event_id AND f.known_from = c.known_from`,
+        [json(vanishedFacts.map((f) => ({ event_id: f.eventId, known_from: f.knownFrom })))],
+      );
+    }
+    const vanishedIntervals = this.closedIntervals.filter(empty);
+    if (vanishedIntervals.length > 0) {
+      await this.tx.query(
+        `DELETE FROM status_intervals s USING jsonb_to_recordset($1::jsonb) AS c(chip text, destination text, known_from timestamptz, valid_from timestamptz)
+          WHERE s.chip = c.chip AND s.destination = c.destination AND s.known_from = c.known_from AND s.valid_from = c.valid_from`,
+        [json(vanishedIntervals.map((r) => ({ chip: r.chip, destination: r.destination, known_from: r.knownFrom, valid_from: r.validFrom ?? '-infinity' })))],
+      );
+    }
+    const closedFacts = this.closedFacts.filter((row) => !empty(row));
+    const closedIntervals = this.closedIntervals.filter((row) => !empty(row));
+    if (closedFacts.length > 0) {
+      await this.tx.query(
+        `UPDATE policy_facts f SET known_to = c.known_to
+           FROM jsonb_to_recordset($1::jsonb) AS c(event_id uuid, known_from timestamptz, known_to timestamptz)
+          WHERE f.event_id = c.event_id AND f.known_from = c.known_from`,
+        [json(closedFacts.map((f) => ({ event_id: f.eventId, known_from: f.knownFrom, known_to: f.knownTo })))],
+      );
+    }
+    const inserts = this.newFacts.filter((f) => !empty(f));
+    if (inserts.length > 0) {
+      await this.tx.query(
+        `INSERT INTO policy_facts (${FACT_COLUMNS}, known_to)
+         SELECT ${FACT_COLUMNS}, known_to FROM jsonb_to_recordset($1::jsonb) AS r(
+           event_id uuid, known_from timestamptz, type text, entity_key text, chip text, data jsonb, effective_at timestamptz,
+           recorded_at timestamptz, source jsonb, corrected_by uuid[], chips text[], companies text[], band_scoped boolean,
+           known_to timestamptz)`,
+        [
+          json(
+            inserts.map((f) => ({
+              event_id: f.eventId,
+              known_from: f.knownFrom,
+              type: f.type,
+              entity_key: f.entityKey,
+              chip: f.chip,
+              data: f.data,
+              effective_at: f.effectiveAt,
+              recorded_at: f.recordedAt,
+              source: f.source,
+              corrected_by: f.correctedBy ?? [],
+              chips: f.chips,
+              companies: f.companies,
+              band_scoped: f.bandScoped,
+              known_to: f.knownTo ?? 'infinity',
+            })),
+          ),
+        ],
+      );
+    }
+    const corrections = [...this.corrections.values()].filter((c) => c.changed);
+    if (corrections.length > 0) {
+      await this.tx.query(
+        `INSERT INTO fact_corrections (correction_id, target_id, data, effective_at, recorded_at, retracted)
+         SELECT correction_id, target_id, data, effective_at, recorded_at, retracted FROM jsonb_to_recordset($1::jsonb) AS r(
+           correction_id uuid, target_id uuid, data jsonb, effective_at timestamptz, recorded_at timestamptz, retracted boolean)
+         ON CONFLICT (correction_id) DO UPDATE SET retracted = EXCLUDED.retracted`,
+        [
+          json(
+            corrections.map((c) => ({
+              correction_id: c.correctionId,
+              target_id: c.targetId,
+              data: c.data,
+              effective_at: c.effectiveAt,
+              recorded_at: c.recordedAt,
+              retracted: c.retracted,
+            })),
+          ),
+        ],
+      );
+    }
+    if (closedIntervals.length > 0) {
+      await this.tx.query(
+        `UPDATE status_intervals s SET known_to = c.known_to
+           FROM jsonb_to_recordset($1::jsonb) AS c(chip text, destination text, known_from timestamptz, valid_from timestamptz, known_to timestamptz)
+          WHERE s.chip = c.chip AND s.destination = c.destination AND s.known_from = c.known_from AND s.valid_from = c.valid_from`,
+        [
+          json(
+            closedIntervals.map((r) => ({
+              chip: r.chip,
+              destination: r.destination,
+              known_from: r.knownFrom,
+              valid_from: r.validFrom ?? '-infinity',
+              known_to: r.knownTo,
+            })),
+          ),
+        ],
+      );
+    }
+    const intervals = this.newIntervals.filter((r) => !empty(r));
+    if (intervals.length > 0) {
+      await this.tx.query(
+        `INSERT INTO status_intervals (chip, destination, valid_from, valid_to, known_from, known_to, export_status, import_status, answer)
+         SELECT chip, destination, valid_from, valid_to, known_from, known_to, export_status, import_status, answer
+           FROM jsonb_to_recordset($1::jsonb) AS r(chip text, destination text, valid_from timestamptz, valid_to timestamptz,
+             known_from timestamptz, known_to timestamptz, export_status text, import_status text, answer jsonb)`,
+        [
+          json(
+            intervals.map((r) => ({
+              chip: r.chip,
+              destination: r.destination,
+              valid_from: r.validFrom ?? '-infinity',
+              valid_to: r.validTo ?? 'infinity',
+              known_from: r.knownFrom,
+              known_to: r.knownTo ?? 'infinity',
+              export_status: r.answer.export.status,
+              import_status: r.answer.import.status,
+              answer: r.answer,
+            })),
+          ),
+        ],
+      );
+    }
+    const removed = [...this.registryChanges].filter(([, row]) => row === null).map(([chip]) => chip);
+    if (removed.length > 0) await this.tx.query(`DELETE FROM chip_registry WHERE chip = ANY ($1)`, [removed]);
+    const upserts = [...this.registryChanges.values()].filter((row): row is RegistryRow => row !== null);
+    if (upserts.length > 0) {
+      await this.tx.query(
+        `INSERT INTO chip_registry (chip, vendor, model, datacenter, specs, origin, tpp, performance_density, band, band_reason,
+                                    registered_event_id, effective_at, recorded_at, updated_at)
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(chip text, vendor text, model text, datacenter boolean, specs jsonb,
+           origin text, tpp double precision, performance_density double precision, band text, band_reason text,
+           registered_event_id uuid, effective_at timestamptz, recorded_at timestamptz, updated_at timestamptz)
+         ON CONFLICT (chip) DO UPDATE SET vendor = EXCLUDED.vendor, model = EXCLUDED.model, datacenter = EXCLUDED.datacenter,
+           specs = EXCLUDED.specs, origin = EXCLUDED.origin, tpp = EXCLUDED.tpp, performance_density = EXCLUDED.performance_density,
+           band = EXCLUDED.band, band_reason = EXCLUDED.band_reason, registered_event_id = EXCLUDED.registered_event_id,
+           effective_at = EXCLUDED.effective_at, recorded_at = EXCLUDED.recorded_at, updated_at = EXCLUDED.updated_at`,
+        [
+          json(
+            upserts.map((r) => ({
+              chip: r.chip,
+              vendor: r.vendor,
+              model: r.model,
+              datacenter: r.datacenter,
+              specs: r.specs,
+              origin: r.origin,
+              tpp: r.tpp,
+              performance_density: r.performanceDensity,
+              band: r.band,
+              band_reason: r.bandReason,
+              registered_event_id: r.registeredEventId,
+              effective_at: r.effectiveAt,
+              recorded_at: r.recordedAt,
+              updated_at: r.updatedAt,
+            })),
+          ),
+        ],
+      );
+    }
+  }
+}
+
+function time(value: Date | null): number {
+  return value === null ? Number.NEGATIVE_INFINITY : value.getTime();
+}
+
+/** node-postgres gives ±infinity timestamps as ±Infinity numbers. */
+function finite(value: Date | number): Date | null {
+  return typeof value === 'number' || !Number.isFinite(value.getTime()) ? null : value;
+}
