@@ -84,6 +84,12 @@ describe('recording events', () => {
     const huge = await app.call('curator', 'POST', '/api/v1/events', JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }));
     expect(huge.status).toBe(413);
     expect(huge.headers.get('content-type')).toContain('application/problem+json');
+    const badUrl = await app.call('viewer', 'GET', '/api/v1/chips/%ff/status?destination=CN');
+    expect(badUrl.status).toBe(400);
+    expect(await readJson(badUrl)).toMatchObject({ code: 'malformed_url' });
+    const longSegment = await app.call('viewer', 'GET', `/api/v1/events/${'f'.repeat(600)}`);
+    expect(longSegment.status).toBe(414);
+    expect(await readJson(longSegment)).toMatchObject({ code: 'uri_too_long' });
   });
 });
 

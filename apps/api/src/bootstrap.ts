@@ -2,6 +2,8 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Runtime } from '@chiptrail/platform';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { sendProblem, toProblem } from '@chiptrail/http';
 import { ApiModule } from './api.module';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -12,6 +14,9 @@ export async function createApiApp(runtime: Runtime): Promise<NestFastifyApplica
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: false,
     routerOptions: { maxParamLength: 500 },
+    // Malformed URLs fail in the router, before Nest: answer them with problem documents too.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) =>
+      sendProblem(reply, toProblem(error, request.url.split('?')[0], runtime.logger)),
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.register(runtime), adapter, {
     logger: runtime.logger,

@@ -9,7 +9,9 @@ export function zodProblems(error: z.ZodError, prefix = ''): FieldProblem[] {
       issue.code === 'unrecognized_keys'
         ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`
         : issue.code === 'invalid_type' && issue.input === undefined
-          ? 'is required'
+          ? path === '' || path === prefix
+            ? 'a JSON body is required'
+            : 'is required'
           : issue.message;
     return { field: path || '(body)', message };
   });
@@ -17,7 +19,7 @@ export function zodProblems(error: z.ZodError, prefix = ''): FieldProblem[] {
 
 /** Parses `input` with `schema` or throws a ValidationError naming the first offending field (and listing all). */
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown, prefix = '', code = 'invalid_field'): z.output<S> {
-  const result = schema.safeParse(input);
+  const result = schema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;
   const problems = zodProblems(result.error, prefix);
   const firstProblem = problems[0] as FieldProblem;
