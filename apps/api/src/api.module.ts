@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AuthModule } from '@chiptrail/auth';
+import { FeedsModule } from '@chiptrail/feeds';
 import { ProblemDetailsFilter } from '@chiptrail/http';
 import { Runtime, RuntimeModule } from '@chiptrail/platform';
 import { PolicyModule } from '@chiptrail/policy';
@@ -14,7 +15,7 @@ export class ApiModule {
   static register(runtime: Runtime): DynamicModule {
     return {
       module: ApiModule,
-      imports: [RuntimeModule.register(runtime), AuthModule, PolicyModule, StatusModule],
+      imports: [RuntimeModule.register(runtime), AuthModule, PolicyModule, StatusModule, FeedsModule],
       controllers: [HealthController, IntegrityController],
       providers: [
         { provide: HealthCheck, useFactory: () => new HealthCheck(runtime.db, runtime.queues, runtime.clock) },

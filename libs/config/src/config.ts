@@ -46,6 +46,10 @@ export interface AppConfig {
   readonly corsOrigins: readonly string[];
   /** The worker touches this file while it is alive (container health checks read its age). */
   readonly workerHeartbeatFile: string | undefined;
+  /** Whole-exchange deadline for fetching a feed (the 20 s by default). */
+  readonly feedTimeoutMs: number;
+  /** Consecutive failed polls after which a feed counts as failing (and admins are told). */
+  readonly feedFailureThreshold: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -79,6 +83,8 @@ export function loadConfig(env: Env = environment()): AppConfig {
     publicUrl: url(env, 'PUBLIC_URL', ['http:', 'https:']),
     runWorker: boolean(env, 'RUN_WORKER', true),
     workerHeartbeatFile: text(env, 'WORKER_HEARTBEAT_FILE'),
+    feedTimeoutMs: integer(env, 'FEED_TIMEOUT_MS', 20_000, 100, 120_000),
+    feedFailureThreshold: integer(env, 'FEED_FAILURE_THRESHOLD', 3, 1, 100),
     corsOrigins: list(env, 'CORS_ORIGINS').map((origin) => {
       try {
         return new URL(origin).origin;

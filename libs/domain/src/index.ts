@@ -7,3 +7,4 @@ export * from './record-event-request';
 export * from './status';
 export * from './validation';
 export * from './knowledge';
+export * from './feed-classifier';

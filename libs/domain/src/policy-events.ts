@@ -87,6 +87,8 @@ export const sourceSchema = z
     publishedAt: instantText,
     confidence: z.enum(confidences).optional(),
     publisher: text(200).optional(),
+    /** Set when the event was approved from a feed item in the inbox. */
+    feedItemId: z.uuid().optional(),
   })
   .strict();
 

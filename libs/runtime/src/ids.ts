@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /**
  * UUID version 7 (RFC 9562): time-ordered, so ids generated close together land close together in btree indexes.
@@ -14,3 +14,12 @@ export function uuidv7(now: number = Date.now(), random: Buffer = randomBytes(10
 }
 
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A name-based UUID (version 5 layout, SHA-1): the same name always gives the same id, e.g. for idempotent writes. */
+export function deterministicUuid(name: string): string {
+  const bytes = createHash('sha1').update('chiptrail:').update(name).digest().subarray(0, 16);
+  bytes[6] = ((bytes[6] as number) & 0x0f) | 0x50;
+  bytes[8] = ((bytes[8] as number) & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
