@@ -1,6 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 
-export type Handler = (request: IncomingMessage, response: ServerResponse, body: Buffer) => void | Promise<void>;
+export type Handler = (request: IncomingMessage, response: ServerResponse, body: Buffer) => unknown;
 
 export interface FixtureServer {
   readonly url: string;
