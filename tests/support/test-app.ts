@@ -9,6 +9,7 @@ import { ProjectionRunner } from '@chiptrail/projections';
 import { createApiApp } from '../../apps/api/src/bootstrap';
 import { onFirstStart } from '../../apps/api/src/first-start';
 import { workerParts } from '../../apps/worker/src/worker-parts';
+import { freePort } from './processes';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 export interface TestApp {
@@ -18,6 +19,8 @@ export interface TestApp {
   readonly database: TestDatabase;
   readonly config: AppConfig;
   readonly runners: readonly ProjectionRunner[];
+  /** The queue namespace, for other processes that must share this app's queues. */
+  readonly namespace: string;
   /** Runs every projection until it has read everything committed so far. */
   settle(): Promise<void>;
   /** A bearer token (admin sign-in) or an API key of the role, for Authorization headers. */
@@ -43,8 +46,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const testConfig = loadTestConfig();
   const redisUrl =
     options.queue === 'redis' ? testConfig.redisUrl : options.queue && options.queue !== 'postgres' ? options.queue : undefined;
+  const port = await freePort();
   const config = loadConfig({
-    PORT: '0',
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
     DATABASE_URL: database.appUrl,
     SEED_DATASET: 'false',
     ADMIN_EMAIL: TEST_ADMIN.email,
@@ -54,7 +59,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     LOG_LEVEL: 'error',
     ...options.env,
   });
-  const namespace = `t${process.pid}${randomBytes(3).toString('hex')}`;
+  const namespace = `t${process.pid}${randomBytes(3).toString('hex')}`.toLowerCase();
   await QueueBackend.migrate({ redisUrl: config.redisUrl, databaseUrl: database.appUrl, namespace }, database.ownerUrl);
   const runtime = await Runtime.create(config, {
     databaseUrl: database.appUrl,
@@ -65,10 +70,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   const app = await createApiApp(runtime);
   await onFirstStart(app, runtime, () => undefined);
-  await app.listen(0, '127.0.0.1');
-  const address = app.getHttpServer().address() as { port: number };
-  const baseUrl = `http://127.0.0.1:${address.port}`;
-  const runners = workerParts().projections.map(
+  await app.listen(port, '127.0.0.1');
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const runners = workerParts(runtime).projections.map(
     (projection) => new ProjectionRunner(runtime.db, runtime.store, projection, { pollMs: 50, logger: runtime.logger }),
   );
   const credentials = new Map<Role, string>();
@@ -90,6 +94,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     database,
     config,
     runners,
+    namespace,
     async settle() {
       for (;;) {
         let applied = 0;

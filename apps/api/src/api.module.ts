@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { AlertsModule } from '@chiptrail/alerts';
 import { AuthModule } from '@chiptrail/auth';
 import { FeedsModule } from '@chiptrail/feeds';
 import { ProblemDetailsFilter } from '@chiptrail/http';
@@ -15,7 +16,7 @@ export class ApiModule {
   static register(runtime: Runtime): DynamicModule {
     return {
       module: ApiModule,
-      imports: [RuntimeModule.register(runtime), AuthModule, PolicyModule, StatusModule, FeedsModule],
+      imports: [RuntimeModule.register(runtime), AuthModule, PolicyModule, StatusModule, FeedsModule, AlertsModule],
       controllers: [HealthController, IntegrityController],
       providers: [
         { provide: HealthCheck, useFactory: () => new HealthCheck(runtime.db, runtime.queues, runtime.clock) },

@@ -28,7 +28,7 @@ export async function prepareDatabase(config: AppConfig, log: (line: string) => 
   }
   try {
     await migrate(ownerUrl, log);
-    await QueueBackend.migrate({ redisUrl: config.redisUrl, databaseUrl: appUrl }, ownerUrl);
+    await QueueBackend.migrate({ redisUrl: config.redisUrl, databaseUrl: appUrl, namespace: config.queueNamespace }, ownerUrl);
     await embedded?.ensureRuntimeRole();
   } catch (error) {
     await embedded?.stop();

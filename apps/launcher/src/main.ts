@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const runtime = await Runtime.create(config, { databaseUrl: database.appUrl, applicationName: 'chiptrail', logger });
   const app = await createApiApp(runtime);
   await onFirstStart(app, runtime, (text) => process.stdout.write(text));
-  const worker = config.runWorker ? new WorkerHost(runtime, workerParts()) : undefined;
+  const worker = config.runWorker ? new WorkerHost(runtime, workerParts(runtime)) : undefined;
   await worker?.start();
   await app.listen(config.port, config.host);
   const url = (await app.getUrl()).replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');

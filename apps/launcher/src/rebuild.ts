@@ -4,14 +4,14 @@ import { Database } from '@chiptrail/db';
 import { EventStore } from '@chiptrail/event-store';
 import { rebuildProjection } from '@chiptrail/projections';
 import { Clock, Logger } from '@chiptrail/runtime';
-import { workerParts } from '../../worker/src/worker-parts';
+import { rebuildableProjections } from '../../worker/src/worker-parts';
 import { prepareDatabase } from './database-setup';
 import { progressLine } from './progress';
 
 /** `npm run projections:rebuild [name]`: replays the log into fresh tables and swaps them in (all projections by default). */
 async function main(): Promise<void> {
   const wanted = process.argv[2];
-  const projections = workerParts().projections;
+  const projections = rebuildableProjections();
   const selected = wanted ? projections.filter((projection) => projection.name === wanted) : projections;
   if (wanted && selected.length === 0) {
     throw new Error(`No projection named "${wanted}". Known: ${projections.map((p) => p.name).join(', ') || '(none)'}.`);

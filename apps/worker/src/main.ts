@@ -12,7 +12,7 @@ async function main(): Promise<void> {
     throw new ConfigError('DATABASE_URL', 'is required to run the worker on its own; `npm start` runs an embedded database.');
   }
   const runtime = await Runtime.create(config, { databaseUrl: config.databaseUrl, applicationName: 'chiptrail-worker' });
-  const host = new WorkerHost(runtime, workerParts());
+  const host = new WorkerHost(runtime, workerParts(runtime));
   await host.start();
   runtime.logger.info('chiptrail worker started', 'Main');
   const heartbeatFile = config.workerHeartbeatFile;

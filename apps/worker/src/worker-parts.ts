@@ -1,12 +1,20 @@
+import { AlertDispatcher, DeliveryQueue, startAlertWorker } from '@chiptrail/alerts';
 import { startFeedWorker } from '@chiptrail/feeds';
+import type { Runtime } from '@chiptrail/platform';
 import { EventCatalogProjection } from '@chiptrail/policy';
+import type { Projection } from '@chiptrail/projections';
 import { PolicyProjection } from '@chiptrail/status';
 import type { WorkerParts } from './worker-host';
 
-/** Every projection and background service the product runs. Features add themselves here. */
-export function workerParts(): WorkerParts {
+/** The read models: what `projections:rebuild` can rebuild. */
+export function rebuildableProjections(): Projection[] {
+  return [new PolicyProjection(), new EventCatalogProjection()];
+}
+
+/** Every projection and background service the worker runs. Features add themselves here. */
+export function workerParts(runtime: Runtime): WorkerParts {
   return {
-    projections: [new PolicyProjection(), new EventCatalogProjection()],
-    services: [(runtime) => startFeedWorker(runtime)],
+    projections: [...rebuildableProjections(), new AlertDispatcher(new DeliveryQueue(runtime.queues, runtime.clock))],
+    services: [(rt) => startFeedWorker(rt), (rt) => startAlertWorker(rt)],
   };
 }

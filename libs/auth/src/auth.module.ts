@@ -6,18 +6,19 @@ import { Clock } from '@chiptrail/runtime';
 import { AccessGuard } from './access';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
+import { SigningKeys } from './signing-keys';
 
 @Module({
   controllers: [AuthController],
   providers: [
+    { provide: SigningKeys, useFactory: (db: Database, config: AppConfig) => new SigningKeys(db, config.tokenSecret), inject: [Database, APP_CONFIG] },
     {
       provide: AuthService,
-      useFactory: (db: Database, clock: Clock, config: AppConfig) =>
-        new AuthService(db, clock, { tokenSecret: config.tokenSecret, tokenTtlSeconds: config.tokenTtlSeconds }),
-      inject: [Database, Clock, APP_CONFIG],
+      useFactory: (db: Database, clock: Clock, keys: SigningKeys, config: AppConfig) => new AuthService(db, clock, keys, { tokenTtlSeconds: config.tokenTtlSeconds }),
+      inject: [Database, Clock, SigningKeys, APP_CONFIG],
     },
     { provide: APP_GUARD, useClass: AccessGuard },
   ],
-  exports: [AuthService],
+  exports: [AuthService, SigningKeys],
 })
 export class AuthModule {}

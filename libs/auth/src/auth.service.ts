@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { ConflictError, NotFoundError, ValidationError } from '@chiptrail/domain';
 import type { Database } from '@chiptrail/db';
 import { uuidv7, type Clock } from '@chiptrail/runtime';
+import type { SigningKeys } from './signing-keys';
 
 export type Role = 'admin' | 'curator' | 'viewer';
 export const ROLES: readonly Role[] = ['viewer', 'curator', 'admin'];
@@ -65,13 +66,13 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
  */
 export class AuthService {
   private readonly keyCache = new Map<string, { principal: Principal; until: number }>();
-  private secret: Buffer | undefined;
   private dummyHash: Promise<string> | undefined;
 
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
-    private readonly options: { tokenSecret: string | undefined; tokenTtlSeconds: number },
+    private readonly keys: SigningKeys,
+    private readonly options: { tokenTtlSeconds: number },
   ) {}
 
   /** Creates the admin account on first start. Returns the generated password when none was configured. */
@@ -214,19 +215,8 @@ export class AuthService {
     return `ct_tok_${body}.${signature}`;
   }
 
-  /** TOKEN_SECRET, or one generated once and kept in the database so every replica signs alike. */
-  private async signingSecret(): Promise<Buffer> {
-    if (this.secret) return this.secret;
-    if (this.options.tokenSecret) {
-      this.secret = Buffer.from(this.options.tokenSecret, 'utf8');
-      return this.secret;
-    }
-    await this.db.query(`INSERT INTO settings (key, value) VALUES ('token_secret', $1) ON CONFLICT (key) DO NOTHING`, [
-      randomBytes(32).toString('base64'),
-    ]);
-    const { rows } = await this.db.query<{ value: string }>(`SELECT value FROM settings WHERE key = 'token_secret'`);
-    this.secret = Buffer.from(rows[0]!.value, 'base64');
-    return this.secret;
+  private signingSecret(): Promise<Buffer> {
+    return this.keys.key('sign-in-token');
   }
 }
 

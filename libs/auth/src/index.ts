@@ -2,3 +2,4 @@ export * from './access';
 export * from './auth.controller';
 export * from './auth.service';
 export * from './auth.module';
+export * from './signing-keys';

@@ -50,6 +50,10 @@ export interface AppConfig {
   readonly feedTimeoutMs: number;
   /** Consecutive failed polls after which a feed counts as failing (and admins are told). */
   readonly feedFailureThreshold: number;
+  /** How long a delivery job's lock lasts: a worker that dies mid-delivery is noticed after about this long. */
+  readonly deliveryLockMs: number;
+  /** Separates several installations (or test runs) sharing one Redis: a key prefix / a PostgreSQL schema. */
+  readonly queueNamespace: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -85,6 +89,8 @@ export function loadConfig(env: Env = environment()): AppConfig {
     workerHeartbeatFile: text(env, 'WORKER_HEARTBEAT_FILE'),
     feedTimeoutMs: integer(env, 'FEED_TIMEOUT_MS', 20_000, 100, 120_000),
     feedFailureThreshold: integer(env, 'FEED_FAILURE_THRESHOLD', 3, 1, 100),
+    deliveryLockMs: integer(env, 'DELIVERY_LOCK_MS', 30_000, 1000, 600_000),
+    queueNamespace: namespace(env, 'QUEUE_NAMESPACE'),
     corsOrigins: list(env, 'CORS_ORIGINS').map((origin) => {
       try {
         return new URL(origin).origin;
@@ -161,6 +167,13 @@ function secret(env: Env, name: string): string | undefined {
   const raw = text(env, name);
   if (raw === undefined) return undefined;
   if (raw.length < 32) throw new ConfigError(name, 'must be at least 32 characters long.');
+  return raw;
+}
+
+function namespace(env: Env, name: string): string | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  if (!/^[a-z][a-z0-9_]{0,30}$/.test(raw)) throw new ConfigError(name, `must be 1-31 lowercase letters, digits or "_", starting with a letter, got "${raw}".`);
   return raw;
 }
 

@@ -8,3 +8,4 @@ export * from './status';
 export * from './validation';
 export * from './knowledge';
 export * from './feed-classifier';
+export * from './alerts';

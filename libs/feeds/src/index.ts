@@ -6,3 +6,4 @@ export * from './feeds.module';
 export * from './feeds.service';
 export * from './feeds.worker';
 export * from './inbox.service';
+export * from './feeds.components';

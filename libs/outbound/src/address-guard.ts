@@ -46,6 +46,14 @@ export class AddressGuard {
     this.hasAllowlist = allowlist.length > 0;
   }
 
+  /** Whether the allowlist names this address (test receivers may then be reached over plain http). */
+  allowlisted(address: string): boolean {
+    const family = isIP(address);
+    if (!this.hasAllowlist || family === 0) return false;
+    const v4 = family === 4 ? address : embeddedIpv4(address);
+    return Boolean((v4 && this.allow.check(v4, 'ipv4')) || (family === 6 && this.allow.check(address, 'ipv6')));
+  }
+
   check(address: string): GuardVerdict {
     const family = isIP(address);
     if (family === 0) return { allowed: false, reason: `${address} is not an IP address` };

@@ -43,7 +43,7 @@ export class Runtime {
     const queues = new QueueBackend({
       redisUrl: config.redisUrl,
       databaseUrl: options.databaseUrl,
-      namespace: options.queueNamespace,
+      namespace: options.queueNamespace ?? config.queueNamespace,
     });
     return new Runtime(config, db, clock, logger, notifier, store, queues);
   }

@@ -206,7 +206,9 @@ export async function readCheckpoint(
  */
 export async function applyBatch(tx: Sql, store: EventStore, projection: Projection, batchSize: number): Promise<number> {
   const checkpoint = await readCheckpoint(tx, projection.name, true);
-  const events = await store.readAll(checkpoint, batchSize, tx);
+  const limit = projection.until ? await projection.until(tx) : null;
+  const read = await store.readAll(checkpoint, batchSize, tx);
+  const events = limit ? read.filter((event) => !isAfter({ txid: event.transactionId, position: event.position }, limit)) : read;
   if (events.length === 0) return 0;
   await projection.apply(events, tx);
   const last = events[events.length - 1]!;
@@ -218,4 +220,11 @@ export async function applyBatch(tx: Sql, store: EventStore, projection: Project
   );
   if (moved.rowCount !== 1) throw new CheckpointMoved(`checkpoint of ${projection.name} moved during the batch`);
   return events.length;
+}
+
+/** Checkpoint order: transaction id first, then position. */
+export function isAfter(a: Checkpoint, b: Checkpoint): boolean {
+  const ta = BigInt(a.txid);
+  const tb = BigInt(b.txid);
+  return ta > tb || (ta === tb && a.position > b.position);
 }

@@ -133,6 +133,7 @@ it('a rebuild reproduces the live read model exactly', async () => {
     corrections: (await owner.query(`SELECT * FROM fact_corrections ORDER BY correction_id`)).rows,
     registry: (await owner.query(`SELECT * FROM chip_registry ORDER BY chip`)).rows,
     intervals: (await owner.query(`SELECT * FROM status_intervals ORDER BY chip, destination, known_from, valid_from`)).rows,
+    changes: (await owner.query(`SELECT chip, destination, known_at, before, after, array_length(caused_by, 1) AS causes FROM status_changes ORDER BY chip, destination, known_at`)).rows,
   });
   const live = await snapshot();
   expect(live.intervals.length).toBeGreaterThan(20);

@@ -1,4 +1,5 @@
 import {
+  ANY_DESTINATION,
   applyCorrections,
   chipAt,
   classify,
@@ -15,6 +16,7 @@ import {
   type PolicyEventType,
   type Source,
   type StatusAnswer,
+  type StatusInterval,
 } from '@chiptrail/domain';
 import type { Sql } from '@chiptrail/db';
 import type { StoredEvent } from '@chiptrail/event-store';
@@ -29,7 +31,7 @@ import type { Projection } from '@chiptrail/projections';
  */
 export class PolicyProjection implements Projection {
   readonly name = 'policy';
-  readonly tables = ['policy_facts', 'fact_corrections', 'chip_registry', 'status_intervals'] as const;
+  readonly tables = ['policy_facts', 'fact_corrections', 'chip_registry', 'status_intervals', 'status_changes'] as const;
   constructor(readonly batchSize = 1000) {}
 
   async apply(events: readonly StoredEvent[], tx: Sql): Promise<void> {
@@ -81,6 +83,15 @@ interface CorrectionRow {
   retracted: boolean;
   readonly fresh: boolean;
   changed: boolean;
+}
+
+interface StatusChangeRow {
+  readonly chip: string;
+  readonly destination: string;
+  readonly knownAt: Date;
+  readonly causedBy: readonly string[];
+  readonly before: ReadonlyArray<{ validFrom: string | null; validTo: string | null; answer: StatusAnswer }>;
+  readonly after: ReadonlyArray<{ validFrom: string | null; validTo: string | null; answer: StatusAnswer }>;
 }
 
 interface RegistryRow {
@@ -171,6 +182,7 @@ class PolicyWork {
   private readonly newIntervals: IntervalRow[] = [];
   private readonly closedIntervals: IntervalRow[] = [];
   private readonly registryChanges = new Map<string, RegistryRow | null>();
+  private readonly statusChanges = new Map<string, StatusChangeRow>();
 
   private constructor(
     private readonly tx: Sql,
@@ -218,7 +230,8 @@ class PolicyWork {
     this.floor = known.getTime();
     const affected = new Set<string>();
     for (const event of group) await this.applyEvent(event, known, affected);
-    for (const chip of affected) await this.recompute(chip, known);
+    const causedBy = group.map((event) => event.id);
+    for (const chip of affected) await this.recompute(chip, known, causedBy);
   }
 
   private async applyEvent(event: StoredEvent, known: Date, affected: Set<string>): Promise<void> {
@@ -353,23 +366,31 @@ class PolicyWork {
     return this.registryChanges.has(chip) ? (this.registryChanges.get(chip) ?? undefined) : this.registry.get(chip);
   }
 
-  private async recompute(chip: string, known: Date): Promise<void> {
+  private async recompute(chip: string, known: Date, causedBy: readonly string[]): Promise<void> {
     await this.loadChip(chip);
     const selected = factsForChip([...this.facts.values()], chip);
     const current = this.intervals.get(chip) ?? [];
     const byDestination = new Map<string, IntervalRow[]>();
     for (const row of current) byDestination.set(row.destination, [...(byDestination.get(row.destination) ?? []), row]);
     const next: IntervalRow[] = [];
+    // A destination without rows of its own had the "*" answer: that is its "before".
+    const wildcardBefore = byDestination.get(ANY_DESTINATION) ?? [];
+    const record = (destination: string, before: readonly IntervalRow[] | readonly StatusInterval[], after: readonly IntervalRow[] | readonly StatusInterval[]) =>
+      this.recordChange(chip, destination, known, causedBy, before, after);
 
     if (!selected) {
+      for (const [destination, rows] of byDestination) record(destination, rows, []);
       for (const row of current) this.closeInterval(row, known);
       this.intervals.set(chip, []);
       if (this.registryRow(chip)) this.registryChanges.set(chip, null);
       return;
     }
-    for (const destination of destinationsNamed(selected.policy)) {
-      const timeline = statusTimeline(selected.chipFacts, selected.policy, destination);
+    const named = destinationsNamed(selected.policy);
+    const wildcardAfter = statusTimeline(selected.chipFacts, selected.policy, ANY_DESTINATION);
+    for (const destination of named) {
+      const timeline = destination === ANY_DESTINATION ? wildcardAfter : statusTimeline(selected.chipFacts, selected.policy, destination);
       const existing = byDestination.get(destination) ?? [];
+      const hadOwn = byDestination.has(destination);
       byDestination.delete(destination);
       const same =
         existing.length === timeline.length &&
@@ -385,6 +406,7 @@ class PolicyWork {
         next.push(...existing);
         continue;
       }
+      record(destination, hadOwn || destination === ANY_DESTINATION ? existing : wildcardBefore, timeline);
       for (const row of existing) this.closeInterval(row, known);
       for (const interval of timeline) {
         const row: IntervalRow = {
@@ -401,7 +423,10 @@ class PolicyWork {
         next.push(row);
       }
     }
-    for (const rows of byDestination.values()) for (const row of rows) this.closeInterval(row, known);
+    for (const [destination, rows] of byDestination) {
+      record(destination, rows, wildcardAfter);
+      for (const row of rows) this.closeInterval(row, known);
+    }
     this.intervals.set(chip, next.sort((a, b) => a.destination.localeCompare(b.destination) || time(a.validFrom) - time(b.validFrom)));
     this.updateRegistry(chip, selected.chipFacts.facts, known);
   }
@@ -429,6 +454,29 @@ class PolicyWork {
     };
     const { updatedAt: _updatedAt, ...before } = previous ?? { updatedAt: null };
     if (!previous || stableJson(before) !== stableJson(row)) this.registryChanges.set(chip, { ...row, updatedAt: known });
+  }
+
+  /** Keeps, per (chip, destination, knowledge time), the timeline before and after, for the alert dispatcher. */
+  private recordChange(
+    chip: string,
+    destination: string,
+    known: Date,
+    causedBy: readonly string[],
+    before: ReadonlyArray<{ validFrom: Date | null; validTo: Date | null; answer: StatusAnswer }>,
+    after: ReadonlyArray<{ validFrom: Date | null; validTo: Date | null; answer: StatusAnswer }>,
+  ): void {
+    const key = `${chip}|${destination}|${known.getTime()}`;
+    const stretches = (rows: typeof before) =>
+      rows.map((row) => ({ validFrom: row.validFrom?.toISOString() ?? null, validTo: row.validTo?.toISOString() ?? null, answer: row.answer }));
+    const existing = this.statusChanges.get(key);
+    this.statusChanges.set(key, {
+      chip,
+      destination,
+      knownAt: known,
+      causedBy: [...new Set([...(existing?.causedBy ?? []), ...causedBy])],
+      before: existing?.before ?? stretches(before),
+      after: stretches(after),
+    });
   }
 
   private closeInterval(row: IntervalRow, known: Date): void {
@@ -669,6 +717,27 @@ class PolicyWork {
               export_status: r.answer.export.status,
               import_status: r.answer.import.status,
               answer: r.answer,
+            })),
+          ),
+        ],
+      );
+    }
+    if (this.statusChanges.size > 0) {
+      await this.tx.query(
+        `INSERT INTO status_changes (chip, destination, known_at, caused_by, before, after)
+         SELECT chip, destination, known_at, caused_by, before, after FROM jsonb_to_recordset($1::jsonb) AS r(
+           chip text, destination text, known_at timestamptz, caused_by uuid[], before jsonb, after jsonb)
+         ON CONFLICT (chip, destination, known_at) DO UPDATE SET after = EXCLUDED.after,
+           caused_by = ARRAY(SELECT DISTINCT unnest(status_changes.caused_by || EXCLUDED.caused_by))`,
+        [
+          json(
+            [...this.statusChanges.values()].map((c) => ({
+              chip: c.chip,
+              destination: c.destination,
+              known_at: c.knownAt,
+              caused_by: c.causedBy,
+              before: c.before,
+              after: c.after,
             })),
           ),
         ],

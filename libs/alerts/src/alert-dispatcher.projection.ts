@@ -1,0 +1,252 @@
+import {
+  ANY_DESTINATION,
+  isPolicyEventType,
+  matchesFilters,
+  statusChangeSubject,
+  summarizeStatusChange,
+  type AlertSubject,
+  type StatusChangeSummary,
+  type SubscriptionFilters,
+  type TimelineStretch,
+} from '@chiptrail/domain';
+import type { Sql } from '@chiptrail/db';
+import type { StoredEvent } from '@chiptrail/event-store';
+import { readCheckpoint, type Projection } from '@chiptrail/projections';
+import { deterministicUuid } from '@chiptrail/runtime';
+import type { DeliveryQueue } from './delivery-queue';
+import type { AlertPayload } from './render';
+
+interface SubscriptionRow {
+  id: string;
+  owner: string;
+  channel: 'email' | 'webhook';
+  target: string;
+  filters: SubscriptionFilters;
+  mode: 'immediate' | 'daily';
+  created_at: Date;
+  confirmed_at: Date | null;
+}
+
+interface NewDelivery {
+  readonly id: string;
+  readonly subscriptionId: string | null;
+  readonly recipient: string;
+  readonly alertKey: string;
+  readonly channel: 'email' | 'webhook';
+  readonly target: string;
+  readonly payload: AlertPayload;
+  readonly status: 'pending' | 'scheduled' | 'digest';
+  readonly nextAttemptAt: Date | null;
+  readonly occurredAt: Date;
+}
+
+/**
+ * The alert dispatcher: a projection over the log (the log is the outbox). For each event it works out who must be
+ * told what, writes one delivery per (recipient, alert) under a unique key, and enqueues a job per new delivery
+ * before its checkpoint moves: if the queue is away, the batch fails, nothing moves, and the same events are
+ * dispatched again when it is back. Alerts are late, never lost, never doubled.
+ *
+ * It reads no further than the policy projection has got, because status changes are what that projection saw.
+ */
+export class AlertDispatcher implements Projection {
+  readonly name = 'alert_dispatcher';
+  readonly tables = [] as const;
+  readonly batchSize = 200;
+  readonly rebuildable = false;
+
+  constructor(private readonly queue: DeliveryQueue) {}
+
+  async until(tx: Sql) {
+    return readCheckpoint(tx, 'policy');
+  }
+
+  async apply(events: readonly StoredEvent[], tx: Sql): Promise<void> {
+    const subscriptions = (
+      await tx.query<SubscriptionRow>(
+        `SELECT id, owner, channel, target, filters, mode, created_at, confirmed_at FROM subscriptions WHERE status = 'active'`,
+      )
+    ).rows;
+    const admins = (
+      await tx.query<{ email: string }>(
+        `SELECT email FROM users u WHERE role = 'admin'
+            AND NOT EXISTS (SELECT 1 FROM settings s WHERE s.key = 'notices-optout:' || u.email)`,
+      )
+    ).rows.map((row) => row.email);
+    const deliveries: NewDelivery[] = [];
+    for (const event of events) {
+      if (isPolicyEventType(event.type)) await this.policyEvent(event, subscriptions, tx, deliveries);
+      else if (event.type === 'FeedHealthChanged' || event.type === 'SubscriptionDisabled') this.systemEvent(event, subscriptions, admins, deliveries);
+    }
+    if (deliveries.length === 0) return;
+
+    const { rows } = await tx.query<{ id: string; status: string; next_attempt_at: Date | null }>(
+      `INSERT INTO deliveries (id, subscription_id, recipient, alert_key, channel, target, type, payload, status, next_attempt_at, occurred_at, created_at)
+       SELECT id, subscription_id, recipient, alert_key, channel, target, type, payload, status, next_attempt_at, occurred_at, occurred_at
+         FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, subscription_id uuid, recipient text, alert_key text, channel text, target text,
+              type text, payload jsonb, status text, next_attempt_at timestamptz, occurred_at timestamptz)
+       ON CONFLICT (recipient, alert_key) DO NOTHING
+       RETURNING id, status, next_attempt_at`,
+      [
+        JSON.stringify(
+          deliveries.map((d) => ({
+            id: d.id,
+            subscription_id: d.subscriptionId,
+            recipient: d.recipient,
+            alert_key: d.alertKey,
+            channel: d.channel,
+            target: d.target,
+            type: d.payload.type,
+            payload: d.payload,
+            status: d.status,
+            next_attempt_at: d.nextAttemptAt,
+            occurred_at: d.occurredAt,
+          })),
+        ),
+      ],
+    );
+    // Enqueue before the checkpoint commits: an enqueue that fails rolls the whole batch back.
+    for (const row of rows) {
+      if (row.status === 'pending') await this.queue.enqueue(row.id, 1, 0);
+      if (row.status === 'scheduled' && row.next_attempt_at) await this.queue.enqueueAt(row.id, 1, row.next_attempt_at);
+    }
+  }
+
+  private async policyEvent(event: StoredEvent, subscriptions: readonly SubscriptionRow[], tx: Sql, out: NewDelivery[]): Promise<void> {
+    const listening = subscriptions.filter((sub) => since(sub) <= event.recordedAt.getTime());
+    if (listening.length === 0) return;
+    const changes = await tx.query<{ chip: string; destination: string; known_at: Date; caused_by: string[]; before: TimelineStretch[]; after: TimelineStretch[] }>(
+      `SELECT chip, destination, known_at, caused_by, before, after FROM status_changes WHERE caused_by @> ARRAY[$1]::uuid[]`,
+      [event.id],
+    );
+    const causes = [{ type: event.type, authority: typeof event.data.authority === 'string' ? event.data.authority : null }];
+    for (const change of changes.rows) {
+      const summary = summarizeStatusChange({ chip: change.chip, destination: change.destination, knownAt: change.known_at, before: change.before, after: change.after });
+      if (!summary) continue;
+      const explicit = change.destination === ANY_DESTINATION ? await this.namedDestinations(change.chip, change.known_at, tx) : new Set<string>();
+      for (const sub of listening) {
+        // "*" stands for every destination without rules of its own: for a subscriber's destinations, that is them.
+        const destinations =
+          change.destination !== ANY_DESTINATION
+            ? [change.destination]
+            : sub.filters.destinations?.length
+              ? sub.filters.destinations.filter((d) => !explicit.has(d))
+              : [ANY_DESTINATION];
+        for (const destination of destinations) {
+          const subject: AlertSubject = statusChangeSubject(summary, causes, destination);
+          if (!matchesFilters(sub.filters, subject)) continue;
+          this.statusAlerts(sub, summary, destination, event, out);
+        }
+      }
+    }
+    const subject = eventSubject(event);
+    for (const sub of listening) {
+      if (!matchesFilters(sub.filters, subject)) continue;
+      out.push(
+        delivery(sub, `event:${event.id}`, {
+          type: 'policy.event.recorded',
+          timestamp: event.recordedAt.toISOString(),
+          data: {
+            eventId: event.id,
+            type: event.type,
+            authority: subject.authorities[0] ?? null,
+            title: typeof event.data.title === 'string' ? event.data.title : null,
+            effectiveAt: event.effectiveAt.toISOString(),
+            recordedAt: event.recordedAt.toISOString(),
+            data: event.data,
+            source: event.metadata.source ?? null,
+          },
+        }, event.recordedAt),
+      );
+    }
+  }
+
+  private statusAlerts(sub: SubscriptionRow, summary: StatusChangeSummary, destination: string, event: StoredEvent, out: NewDelivery[]): void {
+    const data = { ...summary, destination, causes: [{ eventId: event.id, type: event.type, title: event.data.title ?? null, source: event.metadata.source ?? null }] };
+    out.push(delivery(sub, `status:${summary.chip}:${destination}:${summary.knownAt}`, { type: 'chip.status.changed', timestamp: summary.knownAt, data }, event.recordedAt));
+    for (const upcoming of summary.upcoming) {
+      const payload: AlertPayload = {
+        type: 'chip.status.effective',
+        timestamp: upcoming.effectiveAt,
+        data: { chip: summary.chip, destination, effectiveAt: upcoming.effectiveAt, status: upcoming.status, announcedAt: summary.knownAt, basis: summary.basis },
+      };
+      const reminder = delivery(sub, `reminder:${summary.chip}:${destination}:${upcoming.effectiveAt}`, payload, new Date(upcoming.effectiveAt));
+      out.push({ ...reminder, status: 'scheduled', nextAttemptAt: new Date(upcoming.effectiveAt) });
+    }
+  }
+
+  private systemEvent(event: StoredEvent, subscriptions: readonly SubscriptionRow[], admins: readonly string[], out: NewDelivery[]): void {
+    const type = event.type === 'FeedHealthChanged' ? 'feed.health.changed' : 'subscription.disabled';
+    const payload: AlertPayload = { type, timestamp: event.recordedAt.toISOString(), data: event.data };
+    const key = `${type}:${event.id}`;
+    const recipients = new Set(admins.map((email) => `admin:${email}`));
+    if (event.type === 'SubscriptionDisabled') {
+      const owner = String(event.data.owner ?? '');
+      if (owner.startsWith('user:')) recipients.add(`owner:${owner.slice('user:'.length)}`);
+    }
+    for (const recipient of recipients) {
+      const email = recipient.slice(recipient.indexOf(':') + 1);
+      out.push({
+        id: deterministicUuid(`delivery:${recipient}:${key}`),
+        subscriptionId: null,
+        recipient,
+        alertKey: key,
+        channel: 'email',
+        target: email,
+        payload,
+        status: 'pending',
+        nextAttemptAt: event.recordedAt,
+        occurredAt: event.recordedAt,
+      });
+    }
+    const subject: AlertSubject = { kind: 'event', chips: [], bands: [], destinations: [], authorities: [], eventTypes: [event.type] };
+    for (const sub of subscriptions) {
+      if (since(sub) > event.recordedAt.getTime() || !sub.filters.eventTypes?.includes(event.type)) continue;
+      if (!matchesFilters(sub.filters, subject)) continue;
+      out.push(delivery(sub, key, payload, event.recordedAt));
+    }
+  }
+
+  private async namedDestinations(chip: string, knownAt: Date, tx: Sql): Promise<Set<string>> {
+    const { rows } = await tx.query<{ destination: string }>(
+      `SELECT DISTINCT destination FROM status_intervals WHERE chip = $1 AND known_from <= $2 AND known_to > $2`,
+      [chip, knownAt],
+    );
+    return new Set(rows.map((row) => row.destination));
+  }
+}
+
+/** Subscribers hear about what is recorded after they subscribed (e-mail: after they confirmed). */
+function since(sub: SubscriptionRow): number {
+  return (sub.channel === 'email' ? (sub.confirmed_at ?? sub.created_at) : sub.created_at).getTime();
+}
+
+function delivery(sub: SubscriptionRow, alertKey: string, payload: AlertPayload, occurredAt: Date): NewDelivery {
+  const recipient = `sub:${sub.id}`;
+  return {
+    id: deterministicUuid(`delivery:${recipient}:${alertKey}`),
+    subscriptionId: sub.id,
+    recipient,
+    alertKey,
+    channel: sub.channel,
+    target: sub.target,
+    payload,
+    status: sub.mode === 'daily' ? 'digest' : 'pending',
+    nextAttemptAt: sub.mode === 'daily' ? null : occurredAt,
+    occurredAt,
+  };
+}
+
+function eventSubject(event: StoredEvent): AlertSubject {
+  const data = event.data as Record<string, unknown>;
+  const list = (value: unknown) => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+  const scope = (data.scope ?? {}) as Record<string, unknown>;
+  const subjects = (data.subjects ?? {}) as Record<string, unknown>;
+  return {
+    kind: 'event',
+    chips: [...(typeof data.chip === 'string' ? [data.chip] : []), ...list(scope.chips), ...list(data.chips), ...list(subjects.chips)],
+    bands: list(scope.eccnBands),
+    destinations: list(data.destinations),
+    authorities: typeof data.authority === 'string' ? [data.authority] : [],
+    eventTypes: [event.type],
+  };
+}
