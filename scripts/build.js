@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Compiles apps, libs and migrations to dist/ (tsc, then tsc-alias to turn @chiptrail/* imports into relative paths).
+// Compiles apps, libs and migrations to dist/ (tsc, then tsc-alias to turn @chiptrail/* imports into relative paths)
+// and bundles the admin UI (apps/admin, Vite) into dist/admin.
 // With --if-needed it does nothing when dist is newer than every source file, so `npm start` stays fast.
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -16,7 +17,7 @@ function newest(entry) {
   if (!stat.isDirectory()) return stat.mtimeMs;
   let latest = 0;
   for (const child of fs.readdirSync(full)) {
-    if (child === 'node_modules' || child === 'dist' || child === 'admin') continue;
+    if (child === 'node_modules' || child === 'dist') continue;
     latest = Math.max(latest, newest(path.join(entry, child)));
   }
   return latest;
@@ -35,4 +36,5 @@ if (!fs.existsSync(bin('tsc'))) {
 process.stdout.write('building chiptrail…\n');
 execFileSync(bin('tsc'), ['-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
 execFileSync(bin('tsc-alias'), ['-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+execFileSync(bin('vite'), ['build', '--config', 'apps/admin/vite.config.ts'], { cwd: root, stdio: 'inherit' });
 fs.writeFileSync(stamp, new Date().toISOString());

@@ -315,6 +315,13 @@ describe('reading events', () => {
     expect((byAuthority.items as unknown[]).length).toBe(1);
     const inRange = await readJson(await app.call('viewer', 'GET', '/api/v1/events?effectiveFrom=2025-08-01&effectiveTo=2025-08-31'));
     expect((inRange.items as Array<{ type: string }>).map((i) => i.type).sort()).toEqual(['AdvisoryIssued', 'LicenseGranted']);
+    const search = async (q: string) =>
+      ((await readJson(await app.call('viewer', 'GET', `/api/v1/events?q=${encodeURIComponent(q)}`))).items as Array<{ type: string; chips: string[] }>).map((i) => `${i.type} ${i.chips}`);
+    expect(await search('A800')).toEqual(['ChipRegistered nvidia-a800']);
+    expect(await search('a800 chipregistered')).toEqual(['ChipRegistered nvidia-a800']);
+    expect(await search('a800 controlimposed')).toEqual([]);
+    expect((await readJson(await app.call('viewer', 'GET', '/api/v1/events?q=%25%25%25'))).items).toEqual([]);
+    expect((await app.call('viewer', 'GET', `/api/v1/events?q=${'x'.repeat(201)}`)).status).toBe(400);
     expect((await app.call('viewer', 'GET', '/api/v1/events?cursor=garbage')).status).toBe(400);
     expect((await app.call('viewer', 'GET', '/api/v1/events?type=Nope')).status).toBe(400);
     expect((await app.call('viewer', 'GET', '/api/v1/events?limit=501')).status).toBe(400);

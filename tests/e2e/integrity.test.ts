@@ -18,6 +18,8 @@ describe('GET /api/v1/integrity', () => {
     expect((await app.call('anonymous', 'GET', '/api/v1/integrity')).status).toBe(401);
     const intact = await readJson(await app.call('viewer', 'GET', '/api/v1/integrity'));
     expect(intact).toMatchObject({ ok: true, eventsVerified: 3, firstBroken: null, head: { position: appended.events[2]!.position } });
+    const head = await readJson(await app.call('viewer', 'GET', '/api/v1/integrity/head'));
+    expect(head).toMatchObject({ events: 3, last: { position: appended.events[2]!.position, eventId: appended.events[2]!.id, streamId: 'integrity-e2e', hash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
 
     const superuser = new Client({ connectionString: app.database.ownerUrl });
     await superuser.connect();

@@ -5,6 +5,7 @@ import type { Runtime } from '@chiptrail/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sendProblem, toProblem } from '@chiptrail/http';
 import { ApiModule } from './api.module';
+import { mountAdminUi } from './admin/admin-ui';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -25,6 +26,7 @@ export async function createApiApp(runtime: Runtime): Promise<NestFastifyApplica
   // Bodies are JSON only: anything else is answered 415 rather than parsed as a string.
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('text/plain');
+  await mountAdminUi(app, runtime);
 
   const document = SwaggerModule.createDocument(
     app,

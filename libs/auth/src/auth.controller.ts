@@ -1,4 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { parseWith } from '@chiptrail/domain';
@@ -23,6 +24,27 @@ export class AuthController {
   login(@Body() body: unknown) {
     const { email, password } = parseWith(loginBody, body);
     return this.auth.login(email, password);
+  }
+
+  @Get('auth/me')
+  @Access('viewer')
+  @ApiOperation({ summary: 'Who the bearer credential belongs to, and its role.' })
+  @ApiSecured()
+  me(@CurrentPrincipal() principal: Principal) {
+    return principal;
+  }
+
+  @Post('auth/board-session')
+  @HttpCode(204)
+  @Access('curator')
+  @ApiOperation({
+    summary:
+      'Opens the queue dashboard (/admin/queues) for this browser: a short-lived, signed, HttpOnly, SameSite=Strict cookie scoped to that path. Curators get it read-only.',
+  })
+  @ApiSecured()
+  async boardSession(@CurrentPrincipal() principal: Principal, @Res({ passthrough: true }) reply: FastifyReply): Promise<void> {
+    const cookie = await this.auth.boardCookie(principal);
+    void reply.header('set-cookie', cookie);
   }
 
   @Post('api-keys')

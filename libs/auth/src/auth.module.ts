@@ -14,7 +14,7 @@ import { SigningKeys } from './signing-keys';
     { provide: SigningKeys, useFactory: (db: Database, config: AppConfig) => new SigningKeys(db, config.tokenSecret), inject: [Database, APP_CONFIG] },
     {
       provide: AuthService,
-      useFactory: (db: Database, clock: Clock, keys: SigningKeys, config: AppConfig) => new AuthService(db, clock, keys, { tokenTtlSeconds: config.tokenTtlSeconds }),
+      useFactory: (db: Database, clock: Clock, keys: SigningKeys, config: AppConfig) => new AuthService(db, clock, keys, { tokenTtlSeconds: config.tokenTtlSeconds, secureCookies: config.publicUrl?.startsWith('https:') ?? false }),
       inject: [Database, Clock, SigningKeys, APP_CONFIG],
     },
     { provide: APP_GUARD, useClass: AccessGuard },

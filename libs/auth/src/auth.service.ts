@@ -72,7 +72,7 @@ export class AuthService {
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly keys: SigningKeys,
-    private readonly options: { tokenTtlSeconds: number },
+    private readonly options: { tokenTtlSeconds: number; secureCookies?: boolean },
   ) {}
 
   /** Creates the admin account on first start. Returns the generated password when none was configured. */
@@ -213,6 +213,32 @@ export class AuthService {
     const body = Buffer.from(JSON.stringify({ ...payload, iat: Math.floor(this.clock.now().getTime() / 1000) })).toString('base64url');
     const signature = createHmac('sha256', await this.signingSecret()).update(body).digest('base64url');
     return `ct_tok_${body}.${signature}`;
+  }
+
+  /** The queue dashboard cannot send bearer tokens: it gets a signed cookie, valid one hour, for its path only. */
+  async boardCookie(principal: Principal): Promise<string> {
+    const expires = Math.floor(this.clock.now().getTime() / 1000) + 3600;
+    const payload = Buffer.from(JSON.stringify({ sub: principal.id, role: principal.role, exp: expires })).toString('base64url');
+    const signature = createHmac('sha256', await this.keys.key('queue-board')).update(payload).digest('base64url');
+    return `ct_board=${payload}.${signature}; Path=/admin/queues; HttpOnly; SameSite=Strict; Max-Age=3600${this.options.secureCookies ? '; Secure' : ''}`;
+  }
+
+  /** The role a queue-dashboard cookie grants, or undefined when it is missing, forged or expired. */
+  async boardRole(cookieHeader: string | undefined): Promise<Role | undefined> {
+    const value = /(?:^|;\s*)ct_board=([^;]+)/.exec(cookieHeader ?? '')?.[1];
+    if (!value) return undefined;
+    const [payload, signature] = value.split('.');
+    if (!payload || !signature) return undefined;
+    const expected = createHmac('sha256', await this.keys.key('queue-board')).update(payload).digest();
+    const given = Buffer.from(signature, 'base64url');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    try {
+      const data = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { role?: Role; exp?: number };
+      if (!data.exp || data.exp * 1000 < this.clock.now().getTime() || !data.role || !ROLES.includes(data.role)) return undefined;
+      return data.role;
+    } catch {
+      return undefined;
+    }
   }
 
   private signingSecret(): Promise<Buffer> {

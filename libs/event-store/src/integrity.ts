@@ -120,3 +120,25 @@ export async function verifyIntegrity(
     verifiedAt: now().toISOString(),
   };
 }
+
+export interface LogHead {
+  /** Events in the log. */
+  readonly events: number;
+  /** The newest event and its chained hash (it covers its stream's whole history). */
+  readonly last: { readonly position: number; readonly eventId: string; readonly streamId: string; readonly hash: string; readonly recordedAt: string } | null;
+}
+
+/** The newest event and its hash, read without verifying anything (cheap enough for a page load). */
+export async function logHead(sql: Sql): Promise<LogHead> {
+  const { rows } = await sql.query<{ global_position: string; event_id: string; stream_id: string; hash: string; recorded_at: Date; events: string }>(
+    `SELECT e.global_position, e.event_id, e.stream_id, encode(e.hash, 'hex') AS hash, e.recorded_at,
+            (SELECT count(*) FROM events) AS events
+       FROM events e ORDER BY e.global_position DESC LIMIT 1`,
+  );
+  const row = rows[0];
+  if (!row) return { events: 0, last: null };
+  return {
+    events: Number(row.events),
+    last: { position: Number(row.global_position), eventId: row.event_id, streamId: row.stream_id, hash: row.hash, recordedAt: row.recorded_at.toISOString() },
+  };
+}

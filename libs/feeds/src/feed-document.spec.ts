@@ -37,6 +37,13 @@ describe('parsing feeds', () => {
     expect(gbk.items[1]!.title).toBe('商务部新闻发言人就对原产于美国的进口相关模拟芯片发起反倾销调查答记者问');
   });
 
+  it('reduces markup in titles and summaries to text, dropping script and style contents', async () => {
+    const escaped = (html: string) => html.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    const title = escaped('H20 <b>licence</b><script>alert(1)</script><style>b{}</style> <img src=x onerror="alert(2)">required');
+    const parsed = await parseFeedDocument(Buffer.from(rss('utf-8', title)), 'application/rss+xml');
+    expect(parsed.items[0]!.title).toBe('H20 licence required');
+  });
+
   it('takes the charset from the prolog, then the header: windows-1252, Big5, GB2312', async () => {
     const cp1252 = iconv.encode(rss('windows-1252', 'Café – “export” controls'), 'windows-1252');
     expect((await parseFeedDocument(cp1252, 'text/xml; charset=utf-8')).items[0]!.title).toBe('Café – “export” controls');

@@ -155,7 +155,9 @@ export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\u
 /** Text for people: tags stripped, entities decoded (twice: feeds double-escape), whitespace collapsed. */
 export function plain(value: unknown): string | null {
   if (typeof value !== 'string') return null;
-  const text = decodeHTML(decodeHTML(value.replace(/<[^>]*>/g, ' ')).replace(/<[^>]*>/g, ' '))
+  // Scripts and styles are code, not text: their contents go with their tags.
+  const tags = (html: string) => html.replace(/<(script|style)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, ' ').replace(/<[^>]*>/g, ' ');
+  const text = decodeHTML(tags(decodeHTML(tags(value))))
     .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, '')
     .replace(LONE_SURROGATE, '\uFFFD')
     .replace(/\s+/g, ' ')

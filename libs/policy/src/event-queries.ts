@@ -27,6 +27,7 @@ export const listEventsQuery = z
     effectiveTo: instantText.optional(),
     recordedFrom: instantText.optional(),
     recordedTo: instantText.optional(),
+    q: z.string().trim().min(1).max(200).optional().describe('Words that must all appear in the type, title, authority, chips, data or source (case-insensitive)'),
     includeRetracted: z.enum(['true', 'false']).optional(),
     order: z.enum(['asc', 'desc']).optional().describe('By position in the log; newest first by default'),
     cursor: z.string().max(200).optional().describe('The nextCursor of the previous page'),
@@ -123,6 +124,13 @@ export class EventQueries {
     };
     range('effective_at', query.effectiveFrom, query.effectiveTo);
     range('recorded_at', query.recordedFrom, query.recordedTo);
+    // Each word must appear somewhere in the event as recorded; LIKE wildcards in the words are matched literally.
+    for (const word of (query.q ?? '').split(/\s+/).filter(Boolean).slice(0, 10)) {
+      add(
+        (p) => `concat_ws(' ', type, authority, title, array_to_string(chips, ' '), data::text, source::text) ILIKE '%' || ${p} || '%'`,
+        word.replace(/[\\%_]/g, (c) => `\\${c}`),
+      );
+    }
     if (query.includeRetracted === 'false') where.push('retracted_by IS NULL');
     if (query.cursor) add((p) => `position ${order === 'desc' ? '<' : '>'} ${p}`, decodeCursor(query.cursor));
     values.push(limit + 1);

@@ -3,7 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Access } from '@chiptrail/auth';
 import { ApiSecured } from '@chiptrail/http';
 import { Database } from '@chiptrail/db';
-import { verifyIntegrity, type IntegrityReport } from '@chiptrail/event-store';
+import { logHead, verifyIntegrity, type IntegrityReport, type LogHead } from '@chiptrail/event-store';
 import { Clock } from '@chiptrail/runtime';
 
 @ApiTags('integrity')
@@ -20,5 +20,13 @@ export class IntegrityController {
   @ApiOperation({ summary: 'Recompute the hash chain of the whole log: head (position + digest) and first broken link.' })
   verify(): Promise<IntegrityReport> {
     return verifyIntegrity(this.db, () => this.clock.now());
+  }
+
+  @Get('head')
+  @Access('viewer')
+  @ApiSecured()
+  @ApiOperation({ summary: 'The newest event and its chained hash, without verifying (see GET /integrity for that).' })
+  head(): Promise<LogHead> {
+    return logHead(this.db);
   }
 }
