@@ -50,11 +50,12 @@ export class RecordPolicyEvent {
 
   async handle(request: { id?: string; command: PolicyCommand }, provenance: Provenance): Promise<RecordedResult> {
     const type = EVENT_FOR_COMMAND[request.command.type];
-    if (request.id) {
-      const existing = await this.store.getEvent(request.id);
-      if (existing) return this.replay(existing, type, request.command);
-    }
     for (let attempt = 1; ; attempt += 1) {
+      // Checked on every attempt: a concurrent retry of this very request may be what we just conflicted with.
+      if (request.id) {
+        const existing = await this.store.getEvent(request.id);
+        if (existing) return this.replay(existing, type, request.command);
+      }
       try {
         return await this.attempt(request, type, provenance);
       } catch (error) {
