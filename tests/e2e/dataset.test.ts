@@ -1,5 +1,5 @@
 import { CURATED_DATASET, DatasetSeeder } from '@chiptrail/dataset';
-import { RecordPolicyEvent } from '@chiptrail/policy';
+import { ImportPolicyEvents } from '@chiptrail/policy';
 import { readJson, startTestApp, type TestApp } from '@chiptrail/testing';
 
 /** The curated dataset, loaded on first start, gives a compliance user the real answers. */
@@ -28,7 +28,7 @@ it('loads every event of the dataset once, through the same append path, keeping
     const detail = await readJson(await app.call('viewer', 'GET', `/api/v1/events/${entry.id}`));
     expect(detail).toMatchObject({ id: entry.id, type: entry.type, source: entry.source });
   }
-  const again = await new DatasetSeeder(app.runtime.db, app.app.get(RecordPolicyEvent), app.runtime.clock, app.runtime.logger).seedIfEmpty();
+  const again = await new DatasetSeeder(app.runtime.db, app.app.get(ImportPolicyEvents), app.runtime.clock, app.runtime.logger).seedIfEmpty();
   expect(again).toEqual({ skipped: 'already loaded' });
 });
 

@@ -2,7 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AuthService } from '@chiptrail/auth';
 import { DatasetSeeder } from '@chiptrail/dataset';
 import type { Runtime } from '@chiptrail/platform';
-import { RecordPolicyEvent } from '@chiptrail/policy';
+import { ImportPolicyEvents } from '@chiptrail/policy';
 
 /**
  * What the first start of an empty installation does: create the admin account (printing a generated password
@@ -17,6 +17,6 @@ export async function onFirstStart(app: NestFastifyApplication, runtime: Runtime
     );
   }
   if (runtime.config.seedDataset) {
-    await new DatasetSeeder(runtime.db, app.get(RecordPolicyEvent), runtime.clock, runtime.logger).seedIfEmpty();
+    await new DatasetSeeder(runtime.db, app.get(ImportPolicyEvents), runtime.clock, runtime.logger).seedIfEmpty();
   }
 }

@@ -218,5 +218,29 @@ export function loadTestConfig(env: Env = environment()): TestConfig {
   };
 }
 
+export interface BenchConfig {
+  /** Where `npm run bench` creates (and drops) its own databases. */
+  readonly adminDatabaseUrl: string;
+  readonly redisUrl: string;
+  /** BENCH_QUICK=1: a smaller version of every figure (under 5 minutes). */
+  readonly quick: boolean;
+  /** Figures to run (names or prefixes); empty: all. */
+  readonly only: readonly string[];
+  /** PATH for the processes the benchmark starts (they get no other variable of ours). */
+  readonly path: string;
+}
+
+export function loadBenchConfig(env: Env = environment()): BenchConfig {
+  const quick = env.BENCH_QUICK ?? '';
+  if (!['', '0', '1', 'true', 'false'].includes(quick)) throw new ConfigError('BENCH_QUICK', 'must be 1 or 0.');
+  return {
+    adminDatabaseUrl: url(env, 'BENCH_DATABASE_ADMIN_URL', ['postgres:', 'postgresql:']) ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    redisUrl: url(env, 'BENCH_REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
+    quick: quick === '1' || quick === 'true',
+    only: (env.BENCH_ONLY ?? '').split(',').map((name) => name.trim()).filter(Boolean),
+    path: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+  };
+}
+
 /** Injection token for the parsed `AppConfig` in Nest modules. */
 export const APP_CONFIG = Symbol('AppConfig');

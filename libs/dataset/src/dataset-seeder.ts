@@ -1,6 +1,6 @@
 import { parseRecordEventRequest } from '@chiptrail/domain';
 import type { Database } from '@chiptrail/db';
-import type { RecordPolicyEvent } from '@chiptrail/policy';
+import type { ImportPolicyEvents } from '@chiptrail/policy';
 import type { Clock, Logger } from '@chiptrail/runtime';
 import curated from '../../../data/curated-dataset.json';
 
@@ -15,13 +15,14 @@ export const DATASET_ACTOR = 'system:dataset';
 const SEED_LOCK = [0x43540002, 1];
 
 /**
- * Loads the curated dataset on the first start of an empty store, through the same path as `POST /api/v1/events`
- * (parse, decide, append). Fixed event ids make a second attempt (another replica, a crash half-way) harmless.
+ * Loads the curated dataset on the first start of an empty store: every entry is parsed and decided exactly as
+ * `POST /api/v1/events` would, and the accepted events are written by one bulk import (all or nothing). Fixed event
+ * ids make a second attempt (another replica, a retry) harmless.
  */
 export class DatasetSeeder {
   constructor(
     private readonly db: Database,
-    private readonly record: RecordPolicyEvent,
+    private readonly importer: ImportPolicyEvents,
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {}
@@ -36,15 +37,11 @@ export class DatasetSeeder {
       // Empty store, or only an interrupted earlier load of this dataset: (re)load. Anything else is the user's.
       const foreign = await lock.query(`SELECT 1 FROM events WHERE metadata->>'actor' <> $1 LIMIT 1`, [DATASET_ACTOR]);
       if (foreign.rowCount) return { skipped: 'the store already holds events' };
-      let seeded = 0;
-      for (const entry of dataset.events) {
-        const parsed = parseRecordEventRequest(
-          { id: entry.id, type: entry.type, data: entry.data, effectiveAt: entry.effectiveAt, source: entry.source },
-          this.clock.now(),
-        );
-        const result = await this.record.handle(parsed, { actor: DATASET_ACTOR, causationId: `${marker}:${entry.ref}` });
-        if (!result.duplicate) seeded += 1;
-      }
+      const requests = dataset.events.map((entry) => ({
+        ...parseRecordEventRequest({ id: entry.id, type: entry.type, data: entry.data, effectiveAt: entry.effectiveAt, source: entry.source }, this.clock.now()),
+        causationId: `${marker}:${entry.ref}`,
+      }));
+      const seeded = (await this.importer.handle(requests, { actor: DATASET_ACTOR })).imported;
       await lock.query(`INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, [
         marker,
         this.clock.now().toISOString(),

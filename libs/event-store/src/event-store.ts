@@ -1,5 +1,9 @@
 import { ConflictError, ValidationError } from '@chiptrail/domain';
-import { type Sql, pgErrorCode } from '@chiptrail/db';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { Database, type Sql, pgErrorCode } from '@chiptrail/db';
 import { Clock, uuidv7, UUID_PATTERN } from '@chiptrail/runtime';
 import type { AppendNotifier } from './append-notifier';
 
@@ -58,6 +62,22 @@ export interface AppendResult {
   readonly duplicate: boolean;
 }
 
+/** Many streams at once (see `EventStore.import`): each with the version it must be at, like `append`. */
+export interface StreamAppend {
+  readonly streamId: string;
+  readonly expected: ExpectedVersion;
+  readonly events: readonly EventToAppend[];
+}
+
+export interface ImportResult {
+  readonly imported: number;
+  readonly firstPosition: number;
+  readonly lastPosition: number;
+  readonly recordedAt: Date;
+  /** True when every event was already stored with the same content (a retried import): nothing was written. */
+  readonly duplicate: boolean;
+}
+
 /** Where a reader of the global log stands: (transaction id, position), compared in that order. */
 export interface Checkpoint {
   readonly txid: string;
@@ -92,7 +112,13 @@ const MAX_EVENTS_PER_APPEND = 10_000;
 const EXPECTED_CODES: Record<Exclude<ExpectedVersion, number>, number> = { any: -1, no_stream: -2, stream_exists: -3 };
 
 const APPEND_SQL = `SELECT event_id, global_position, stream_version, recorded_at, duplicate
-  FROM append_events($1, $2, $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::timestamptz[])`;
+  FROM append_events($1, $2, $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::timestamptz[], $9)`;
+
+const APPEND_ONE_SQL = `SELECT event_id, global_position, stream_version, recorded_at, duplicate
+  FROM append_event($1, $2, $3::uuid, $4, $5::int, $6::jsonb, $7::jsonb, $8::timestamptz, $9)`;
+
+/** How often an append with expected version "any" tries again after losing a race for the next version. */
+const ANY_VERSION_ATTEMPTS = 10;
 
 const EVENT_COLUMNS = `event_id, stream_id, stream_version, global_position, type, schema_version, data, metadata,
   recorded_at, effective_at, transaction_id::text AS transaction_id, encode(hash, 'hex') AS hash`;
@@ -131,35 +157,53 @@ export class EventStore {
     tx?: Sql,
   ): Promise<AppendResult> {
     validateAppend(streamId, expected, events);
+    const clientIds = events.some((event) => event.id !== undefined);
     const ids = events.map((event) => event.id ?? uuidv7(this.clock.now().getTime()));
-    const params = [
-      streamId,
-      typeof expected === 'number' ? expected : EXPECTED_CODES[expected],
-      ids,
-      events.map((event) => event.type),
-      events.map((event) => event.schemaVersion ?? 1),
-      events.map((event) => JSON.stringify(event.data)),
-      events.map((event) => JSON.stringify(event.metadata)),
-      events.map((event) => event.effectiveAt.toISOString()),
-    ];
-    const run = (sql: Sql) =>
-      sql.query<{ event_id: string; global_position: string; stream_version: string; recorded_at: Date; duplicate: boolean }>(
-        { name: 'append_events', text: APPEND_SQL, values: params },
-      );
-    let rows;
-    try {
-      rows = (await run(tx ?? this.db)).rows;
-    } catch (error) {
-      // Two first-time appends of one event id to different streams race past the duplicate check; the unique key
-      // stops the second. Retrying once turns that into the idempotent answer or a clean conflict.
-      if (!tx && pgErrorCode(error) === '23505' && /events_event_id_key/.test(String((error as Error).message))) {
-        try {
-          rows = (await run(this.db)).rows;
-        } catch (retryError) {
-          throw translate(retryError, streamId, expected);
+    const expectedCode = typeof expected === 'number' ? expected : EXPECTED_CODES[expected];
+    const one = events.length === 1 ? (events[0] as EventToAppend) : undefined;
+    // One event (the usual case) goes without arrays, which cost both sides a round of escaping and parsing.
+    const query = one
+      ? {
+          name: 'append_event',
+          text: APPEND_ONE_SQL,
+          values: [streamId, expectedCode, ids[0], one.type, one.schemaVersion ?? 1, JSON.stringify(one.data), JSON.stringify(one.metadata), one.effectiveAt.toISOString(), clientIds],
         }
-      } else {
-        throw translate(error, streamId, expected);
+      : {
+          name: 'append_events',
+          text: APPEND_SQL,
+          values: [
+            streamId,
+            expectedCode,
+            ids,
+            events.map((event) => event.type),
+            events.map((event) => event.schemaVersion ?? 1),
+            events.map((event) => JSON.stringify(event.data)),
+            events.map((event) => JSON.stringify(event.metadata)),
+            events.map((event) => event.effectiveAt.toISOString()),
+            clientIds,
+          ],
+        };
+    const run = (sql: Sql) =>
+      sql.query<{ event_id: string; global_position: string; stream_version: string; recorded_at: Date; duplicate: boolean }>(query);
+    let rows;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        rows = (await run(tx ?? this.db)).rows;
+        break;
+      } catch (error) {
+        const constraint = pgErrorCode(error) === '23505' ? String((error as { constraint?: string }).constraint ?? '') : '';
+        // Two first-time appends of one event id race past the duplicate check; the unique key stops the second.
+        // Trying again turns that into the idempotent answer or a clean conflict.
+        const idRace = constraint === 'events_event_id_key' && clientIds && attempt === 1;
+        // Two appends raced for the stream's next version and this one lost at the unique key.
+        const versionRace = constraint === 'events_stream_version_key';
+        if (tx || !(idRace || (versionRace && expected === 'any' && attempt < ANY_VERSION_ATTEMPTS))) {
+          if (versionRace) {
+            const actual = await this.streamVersion(streamId);
+            throw new StreamVersionConflictError(streamId, expected, actual === 0 ? -1 : actual);
+          }
+          throw translate(error, streamId, expected);
+        }
       }
     }
     const appended = rows.map((row) => ({
@@ -178,6 +222,77 @@ export class EventStore {
     };
   }
 
+  /**
+   * Imports many streams in one transaction: COPY into a staging table, then one set-based statement that applies
+   * the rules of `append` (stream locks, expected versions, idempotent retry, the hash chain) to every event.
+   * For loading datasets; a whole import commits or none of it does. Events of one stream keep their order.
+   */
+  async import(appends: readonly StreamAppend[]): Promise<ImportResult> {
+    if (appends.length === 0) throw ValidationError.field('streams', 'an import needs at least one stream.');
+    const streams = new Set<string>();
+    const ids = new Set<string>();
+    appends.forEach((append, index) => {
+      validateAppend(append.streamId, append.expected, append.events, Number.MAX_SAFE_INTEGER);
+      if (streams.has(append.streamId)) throw ValidationError.field(`streams.${index}`, `stream ${append.streamId} appears twice; give all its events at once.`);
+      streams.add(append.streamId);
+      for (const event of append.events) {
+        if (event.id === undefined) continue;
+        const id = event.id.toLowerCase();
+        if (ids.has(id)) throw ValidationError.field(`streams.${index}`, `event id ${id} appears twice in one import.`);
+        ids.add(id);
+      }
+    });
+    if (!(this.db instanceof Database)) throw new Error('EventStore.import needs the database itself, not a transaction.');
+    const now = this.clock.now().getTime();
+    const rows = (function* () {
+      let ord = 0;
+      for (const append of appends) {
+        const expected = typeof append.expected === 'number' ? append.expected : EXPECTED_CODES[append.expected];
+        for (const event of append.events) {
+          ord += 1;
+          yield [
+            ord,
+            event.id ?? uuidv7(now),
+            copyText(append.streamId),
+            expected,
+            copyText(event.type),
+            event.schemaVersion ?? 1,
+            copyText(JSON.stringify(event.data)),
+            copyText(JSON.stringify(event.metadata)),
+            event.effectiveAt.toISOString(),
+          ].join('\t') + '\n';
+        }
+      }
+    })();
+    const result = await this.db.transaction(async (tx) => {
+      // Statement limits suit requests, not a million-event load.
+      await tx.query(`SET LOCAL statement_timeout = 0`);
+      await tx.query(`SET LOCAL work_mem = '256MB'`);
+      await tx.query(`CREATE TEMP TABLE import_stage (
+          ord bigint NOT NULL, event_id uuid NOT NULL, stream_id text NOT NULL, expected bigint NOT NULL, type text NOT NULL,
+          schema_version integer NOT NULL, data jsonb NOT NULL, metadata jsonb NOT NULL, effective_at timestamptz NOT NULL
+        ) ON COMMIT DROP`);
+      await pipeline(Readable.from(batched(rows)), (tx as PoolClient).query(copyFrom(`COPY import_stage FROM STDIN`)));
+      try {
+        const { rows: [row] } = await tx.query<{ imported: string; first_position: string; last_position: string; recorded_at: Date; duplicate: boolean }>(
+          `SELECT * FROM import_staged_events()`,
+        );
+        return row!;
+      } catch (error) {
+        const hint = (error as { hint?: string }).hint;
+        throw translate(error, hint ?? '(import)', appends.find((a) => a.streamId === hint)?.expected ?? 'any');
+      }
+    });
+    if (!result.duplicate) this.notifier?.appended();
+    return {
+      imported: Number(result.imported),
+      firstPosition: Number(result.first_position),
+      lastPosition: Number(result.last_position),
+      recordedAt: result.recorded_at,
+      duplicate: result.duplicate,
+    };
+  }
+
   async readStream(streamId: string, fromVersion = 1, limit = 1000, sql: Sql = this.db): Promise<StoredEvent[]> {
     const { rows } = await sql.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND stream_version >= $2
@@ -187,9 +302,38 @@ export class EventStore {
     return rows.map(toStoredEvent);
   }
 
+  /** Every event of the given streams that exist, by stream, in version order (for loading many at once). */
+  async readStreams(streamIds: readonly string[], sql: Sql = this.db): Promise<Map<string, StoredEvent[]>> {
+    const byStream = new Map<string, StoredEvent[]>();
+    for (let start = 0; start < streamIds.length; start += 10_000) {
+      const { rows } = await sql.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ANY ($1::text[]) ORDER BY stream_id, stream_version`,
+        [streamIds.slice(start, start + 10_000)],
+      );
+      for (const row of rows) {
+        const event = toStoredEvent(row);
+        const list = byStream.get(event.streamId);
+        if (list) list.push(event);
+        else byStream.set(event.streamId, [event]);
+      }
+    }
+    return byStream;
+  }
+
+  /** The events with the given ids that exist (ids that are not UUIDs simply are not found). */
+  async getEvents(ids: readonly string[], sql: Sql = this.db): Promise<Map<string, StoredEvent>> {
+    const found = new Map<string, StoredEvent>();
+    const valid = ids.filter((id) => UUID_PATTERN.test(id)).map((id) => id.toLowerCase());
+    for (let start = 0; start < valid.length; start += 10_000) {
+      const { rows } = await sql.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = ANY ($1::uuid[])`, [valid.slice(start, start + 10_000)]);
+      for (const row of rows) found.set(row.event_id, toStoredEvent(row));
+    }
+    return found;
+  }
+
   async streamVersion(streamId: string, sql: Sql = this.db): Promise<number> {
-    const { rows } = await sql.query<{ version: string }>(`SELECT version FROM streams WHERE stream_id = $1`, [streamId]);
-    return rows[0] ? Number(rows[0].version) : 0;
+    const { rows } = await sql.query<{ version: string | null }>(`SELECT max(stream_version) AS version FROM events WHERE stream_id = $1`, [streamId]);
+    return Number(rows[0]?.version ?? 0);
   }
 
   async getEvent(id: string, sql: Sql = this.db): Promise<StoredEvent | undefined> {
@@ -250,7 +394,25 @@ export function checkpointOf(event: StoredEvent): Checkpoint {
   return { txid: event.transactionId, position: event.position };
 }
 
-function validateAppend(streamId: string, expected: ExpectedVersion, events: readonly EventToAppend[]): void {
+/** COPY's text format: backslash, tab and line breaks are escaped; everything else passes as it is. */
+function copyText(value: string): string {
+  return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+}
+
+/** Lines joined into chunks of about 256 KiB, so the COPY stream is not driven one line at a time. */
+function* batched(lines: Iterable<string>): Generator<string> {
+  let chunk = '';
+  for (const line of lines) {
+    chunk += line;
+    if (chunk.length >= 262_144) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk) yield chunk;
+}
+
+function validateAppend(streamId: string, expected: ExpectedVersion, events: readonly EventToAppend[], maxEvents = MAX_EVENTS_PER_APPEND): void {
   if (typeof streamId !== 'string' || streamId.length === 0 || streamId.length > 200) {
     throw ValidationError.field('streamId', 'must be 1 to 200 characters.');
   }
@@ -258,8 +420,8 @@ function validateAppend(streamId: string, expected: ExpectedVersion, events: rea
     throw ValidationError.field('expectedVersion', 'must be a version number (0 or more), "any", "no_stream" or "stream_exists".');
   }
   if (events.length === 0) throw ValidationError.field('events', 'an append needs at least one event.');
-  if (events.length > MAX_EVENTS_PER_APPEND) {
-    throw ValidationError.field('events', `at most ${MAX_EVENTS_PER_APPEND} events per append.`);
+  if (events.length > maxEvents) {
+    throw ValidationError.field('events', `at most ${maxEvents} events per append.`);
   }
   const seen = new Set<string>();
   events.forEach((event, index) => {

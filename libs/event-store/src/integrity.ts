@@ -6,7 +6,7 @@ export interface BrokenLink {
   readonly eventId: string;
   readonly streamId: string;
   readonly streamVersion: number;
-  readonly reason: 'hash_mismatch' | 'missing_predecessor' | 'stream_head_mismatch';
+  readonly reason: 'hash_mismatch' | 'missing_predecessor';
 }
 
 export interface IntegrityReport {
@@ -84,31 +84,6 @@ export async function verifyIntegrity(
     verified += rows.length;
     after = headPosition;
     onProgress?.(verified, total);
-  }
-
-  // A stream whose recorded head no longer matches its last event lost its tail.
-  const heads = await sql.query<{ stream_id: string; position: string | null; event_id: string | null; version: string }>(
-    `SELECT s.stream_id, last.global_position AS position, last.event_id, s.version
-       FROM streams s
-       LEFT JOIN LATERAL (
-         SELECT e.global_position, e.event_id, e.stream_version, e.hash FROM events e
-          WHERE e.stream_id = s.stream_id ORDER BY e.stream_version DESC LIMIT 1
-       ) last ON true
-      WHERE last.stream_version IS DISTINCT FROM s.version OR last.hash IS DISTINCT FROM s.head_hash
-      ORDER BY last.global_position NULLS FIRST
-      LIMIT 1`,
-  );
-  const streamBreak = heads.rows[0];
-  if (streamBreak) {
-    brokenCount += 1;
-    const candidate: BrokenLink = {
-      position: Number(streamBreak.position ?? 0),
-      eventId: streamBreak.event_id ?? '',
-      streamId: streamBreak.stream_id,
-      streamVersion: Number(streamBreak.version),
-      reason: 'stream_head_mismatch',
-    };
-    if (!firstBroken || candidate.position < firstBroken.position) firstBroken = candidate;
   }
 
   return {

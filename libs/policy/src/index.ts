@@ -2,4 +2,5 @@ export * from './event-catalog.projection';
 export * from './event-queries';
 export * from './events.controller';
 export * from './policy.module';
+export * from './import-policy-events.handler';
 export * from './record-policy-event.handler';

@@ -9,10 +9,11 @@ import {
   streamIdFor,
   type EventData,
   type PolicyCommand,
+  type PolicyEvent,
   type PolicyEventType,
   type RecordedPolicyEvent,
 } from '@chiptrail/domain';
-import { EventIdConflictError, EventStore, StreamVersionConflictError, type StoredEvent } from '@chiptrail/event-store';
+import { EventIdConflictError, EventStore, StreamVersionConflictError, type EventToAppend, type StoredEvent } from '@chiptrail/event-store';
 import { COMMAND_FOR_EVENT } from '@chiptrail/domain';
 
 export interface RecordedResult {
@@ -34,7 +35,7 @@ export interface Provenance {
   readonly causationId?: string;
 }
 
-const EVENT_FOR_COMMAND = Object.fromEntries(Object.entries(COMMAND_FOR_EVENT).map(([event, command]) => [command, event])) as Record<
+export const EVENT_FOR_COMMAND = Object.fromEntries(Object.entries(COMMAND_FOR_EVENT).map(([event, command]) => [command, event])) as Record<
   PolicyCommand['type'],
   PolicyEventType
 >;
@@ -76,22 +77,7 @@ export class RecordPolicyEvent {
       chipStates.set(chip, chipStream.entries.some((entry) => entry.type === 'ChipRegistered' && !entry.retracted));
     }
     const decided = decide(command, { stream, chipRegistered: (chip) => chipStates.get(chip) ?? false });
-    const result = await this.store.append(
-      streamId,
-      stream.version,
-      decided.map((event, index) => ({
-        ...(index === 0 && request.id ? { id: request.id } : {}),
-        type: event.type,
-        data: event.data as Record<string, unknown>,
-        effectiveAt: event.metadata.effectiveAt,
-        metadata: {
-          actor: provenance.actor,
-          source: event.metadata.source,
-          ...(provenance.correlationId ? { correlationId: provenance.correlationId } : {}),
-          ...(provenance.causationId ? { causationId: provenance.causationId } : {}),
-        },
-      })),
-    );
+    const result = await this.store.append(streamId, stream.version, toAppend(decided, request.id, provenance));
     const first = result.events[0]!;
     return {
       id: first.id,
@@ -122,12 +108,7 @@ export class RecordPolicyEvent {
 
   /** A retried request: the same content answers with the original; other content under the id is a conflict. */
   private replay(existing: StoredEvent, type: PolicyEventType, command: PolicyCommand): RecordedResult {
-    const same =
-      existing.type === type &&
-      stableJson(existing.data) === stableJson(command.data as EventData<typeof type>) &&
-      existing.effectiveAt.getTime() === command.metadata.effectiveAt.getTime() &&
-      stableJson(existing.metadata.source) === stableJson(command.metadata.source);
-    if (!same) throw new EventIdConflictError(existing.id);
+    if (!isSameRequest(existing, type, command)) throw new EventIdConflictError(existing.id);
     return {
       id: existing.id,
       type,
@@ -138,6 +119,32 @@ export class RecordPolicyEvent {
       duplicate: true,
     };
   }
+}
+
+/** Whether a stored event is what this request asks for (same type, data, valid time and source). */
+export function isSameRequest(existing: StoredEvent, type: PolicyEventType, command: PolicyCommand): boolean {
+  return (
+    existing.type === type &&
+    stableJson(existing.data) === stableJson(command.data as EventData<typeof type>) &&
+    existing.effectiveAt.getTime() === command.metadata.effectiveAt.getTime() &&
+    stableJson(existing.metadata.source) === stableJson(command.metadata.source)
+  );
+}
+
+/** What the decider decided, as events to append: the request's id on the first, provenance on all. */
+export function toAppend(decided: readonly PolicyEvent[], id: string | undefined, provenance: Provenance): EventToAppend[] {
+  return decided.map((event, index) => ({
+    ...(index === 0 && id ? { id } : {}),
+    type: event.type,
+    data: event.data as Record<string, unknown>,
+    effectiveAt: event.metadata.effectiveAt,
+    metadata: {
+      actor: provenance.actor,
+      source: event.metadata.source,
+      ...(provenance.correlationId ? { correlationId: provenance.correlationId } : {}),
+      ...(provenance.causationId ? { causationId: provenance.causationId } : {}),
+    },
+  }));
 }
 
 export function toRecorded(event: StoredEvent): RecordedPolicyEvent {
