@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import type { BenchConfig } from '@chiptrail/config';
+import type { ScratchDatabase } from '@chiptrail/db';
 
 /** One line of the results table: a figure, the baseline measured in the same run, and the target it must meet. */
 export interface Figure {
@@ -194,4 +195,43 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+export const ADMIN = { email: 'bench@chiptrail.local', password: 'bench password, long enough' };
+
+/** The product's own environment for a scratch database: Redis for BullMQ, its own queue namespace. */
+function productEnv(context: BenchContext, database: ScratchDatabase, extra: Record<string, string>): Record<string, string> {
+  return {
+    DATABASE_URL: database.appUrl,
+    MIGRATION_DATABASE_URL: database.ownerUrl,
+    REDIS_URL: context.config.redisUrl,
+    QUEUE_NAMESPACE: `bench${process.pid}${database.name.slice(-8)}`,
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
+/** The api process (dist/apps/api), signed in as the admin. */
+export async function startApi(context: BenchContext, database: ScratchDatabase, extra: Record<string, string> = {}): Promise<{ child: Child; url: string; token: string }> {
+  const port = await freePort();
+  const child = startNode(
+    context,
+    'dist/apps/api/src/main.js',
+    productEnv(context, database, { PORT: String(port), HOST: '127.0.0.1', SEED_DATASET: 'false', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, ...extra }),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(`${url}/health`);
+  } catch (error) {
+    await child.stop();
+    throw new Error(`${(error as Error).message}\n${child.output()}`);
+  }
+  const login = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
+  const { token } = (await login.json()) as { token: string };
+  return { child, url, token };
+}
+
+/** The worker process (dist/apps/worker): projections, deliveries, feeds. */
+export function startWorker(context: BenchContext, database: ScratchDatabase, extra: Record<string, string> = {}): Child {
+  return startNode(context, 'dist/apps/worker/src/main.js', productEnv(context, database, { PROJECTION_POLL_MS: '200', ...extra }));
 }

@@ -2,6 +2,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadBenchConfig } from '@chiptrail/config';
 import { appendFigures } from './append.bench';
+import { importAndRebuildFigures } from './import-rebuild.bench';
+import { statusReadFigures } from './status-read.bench';
+import { alertFigures } from './alerts.bench';
+import { feedFigures } from './feeds.bench';
 import { ROOT, machine, serverVersion, type BenchContext, type Figure } from './bench.support';
 
 /**
@@ -9,7 +13,13 @@ import { ROOT, machine, serverVersion, type BenchContext, type Figure } from './
  * noisy, so only ratios mean anything). Prints a table and writes bench/results/<date>.json.
  * BENCH_QUICK=1 runs a smaller version of every figure; BENCH_ONLY=append,import runs some of them.
  */
-const SUITES: Array<{ name: string; run: (context: BenchContext) => Promise<Figure[]> }> = [{ name: 'append', run: appendFigures }];
+const SUITES: Array<{ name: string; run: (context: BenchContext) => Promise<Figure[]> }> = [
+  { name: 'append', run: appendFigures },
+  { name: 'import', run: importAndRebuildFigures },
+  { name: 'read', run: statusReadFigures },
+  { name: 'alerts', run: alertFigures },
+  { name: 'feeds', run: feedFigures },
+];
 
 function format(value: number | null, digits = 0): string {
   if (value === null) return '—';

@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * A leaner append, and bulk import.
+ * A leaner append.
  *
  * Appends no longer keep a `streams` row. Its version and head hash duplicated what the events' own unique
  * (stream_id, stream_version) index holds, and updating it cost every append a row lock and a second write. Now an
@@ -10,11 +10,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * A race can burn a global position, which readers never relied on (they read by transaction, then position).
  * Removing a stream's tail, which the old row would also have shown, changes the log's head digest (see verify).
  *
- * Bulk import: many streams in one transaction, set-based. The caller COPYs events into a temporary
- * `import_stage` and calls `import_staged_events()`, which applies the rules of `append_events` (idempotent retry,
- * expected version, per-stream hash chain) to all of them at once. The chain is a window aggregate:
- * `hash_chain(head, payload) OVER (PARTITION BY stream ORDER BY ord)` folds sha256(previous || payload) from the
- * stream's last stored hash, in one pass. Payloads are byte for byte what `event_digest` hashes.
+ * Appends of several events chain their hashes with a window aggregate, `hash_chain(head, payload) OVER (ORDER BY
+ * ord)`, folding sha256(previous || payload) from the stream's last stored hash in one pass; `event_digest_payload`
+ * is byte for byte what `event_digest` hashes. (Bulk import computes the same bytes in process and COPYs.)
  */
 export class LeanAppendAndImport1764700000000 implements MigrationInterface {
   name = 'LeanAppendAndImport1764700000000';
@@ -178,86 +176,6 @@ export class LeanAppendAndImport1764700000000 implements MigrationInterface {
       END $$;
     `);
 
-    await q.query(`
-      CREATE FUNCTION import_staged_events()
-      RETURNS TABLE (imported bigint, first_position bigint, last_position bigint, recorded_at timestamptz, duplicate boolean)
-      LANGUAGE plpgsql AS $$
-      DECLARE
-        v_now      timestamptz := clock_timestamp();
-        v_txid     xid8 := pg_current_xact_id();
-        v_total    bigint;
-        v_existing bigint;
-        v_matching bigint;
-        v_conflict uuid;
-        v_bad      record;
-      BEGIN
-        SELECT count(*) INTO v_total FROM import_stage;
-        IF v_total = 0 THEN
-          RAISE EXCEPTION 'an import needs at least one event' USING ERRCODE = 'CTVAL';
-        END IF;
-
-        SELECT count(*), count(*) FILTER (WHERE e.stream_id = s.stream_id AND e.type = s.type
-                 AND e.schema_version = s.schema_version AND e.data = s.data AND e.metadata = s.metadata
-                 AND e.effective_at = s.effective_at),
-               min(e.event_id::text) FILTER (WHERE NOT (e.stream_id = s.stream_id AND e.type = s.type
-                 AND e.schema_version = s.schema_version AND e.data = s.data AND e.metadata = s.metadata
-                 AND e.effective_at = s.effective_at))
-          INTO v_existing, v_matching, v_conflict
-          FROM import_stage s JOIN events e ON e.event_id = s.event_id;
-        IF v_existing > 0 THEN
-          IF v_existing = v_total AND v_matching = v_total THEN
-            -- A retried import: everything is already there, nothing is written.
-            RETURN QUERY SELECT 0::bigint, min(e.global_position), max(e.global_position), min(e.recorded_at), true
-              FROM import_stage s JOIN events e ON e.event_id = s.event_id;
-            RETURN;
-          END IF;
-          RAISE EXCEPTION 'event id % was already used for different content', coalesce(v_conflict::text, '(partial retry)')
-            USING ERRCODE = 'CTIDC', DETAIL = coalesce(v_conflict::text, '');
-        END IF;
-
-        CREATE TEMP TABLE import_heads ON COMMIT DROP AS
-          SELECT s.stream_id, s.expected, coalesce(last.stream_version, 0) AS version, coalesce(last.hash, '\\x'::bytea) AS head
-            FROM (SELECT DISTINCT ON (stream_id) stream_id, expected FROM import_stage ORDER BY stream_id, ord) s
-            LEFT JOIN LATERAL (
-              SELECT e.stream_version, e.hash FROM events e WHERE e.stream_id = s.stream_id
-               ORDER BY e.stream_version DESC LIMIT 1
-            ) last ON true;
-
-        -- expected: >= 0 exact version; -1 any; -2 the stream must not exist; -3 it must exist.
-        SELECT h.stream_id, h.expected, h.version INTO v_bad FROM import_heads h
-         WHERE (h.expected = -2 AND h.version > 0) OR (h.expected = -3 AND h.version = 0)
-            OR (h.expected >= 0 AND h.version <> h.expected)
-         ORDER BY h.stream_id LIMIT 1;
-        IF FOUND THEN
-          RAISE EXCEPTION 'stream % is at version %, expected %', v_bad.stream_id,
-              CASE WHEN v_bad.version = 0 THEN -1 ELSE v_bad.version END, v_bad.expected
-            USING ERRCODE = 'CTVER', DETAIL = (CASE WHEN v_bad.version = 0 THEN -1 ELSE v_bad.version END)::text,
-                  HINT = v_bad.stream_id;
-        END IF;
-
-        RETURN QUERY
-        WITH numbered AS (
-          SELECT s.*, nextval('events_position_seq') AS position
-            FROM (SELECT * FROM import_stage ORDER BY ord) s
-        ), versioned AS (
-          SELECT n.*, h.head, h.version + row_number() OVER (PARTITION BY n.stream_id ORDER BY n.ord) AS version
-            FROM numbered n JOIN import_heads h ON h.stream_id = n.stream_id
-        ), chained AS (
-          SELECT v.*, hash_chain(v.head, event_digest_payload(v.position, v.event_id, v.stream_id, v.version, v.type,
-                   v.schema_version, v.data, v.metadata, v_now, v.effective_at, v_txid))
-                   OVER (PARTITION BY v.stream_id ORDER BY v.ord) AS hash
-            FROM versioned v
-        ), inserted AS (
-          INSERT INTO events (global_position, event_id, stream_id, stream_version, type, schema_version, data, metadata,
-                              recorded_at, effective_at, transaction_id, hash)
-          SELECT c.position, c.event_id, c.stream_id, c.version, c.type, c.schema_version, c.data, c.metadata,
-                 v_now, c.effective_at, v_txid, c.hash
-            FROM chained c
-          RETURNING events.global_position
-        )
-        SELECT count(*), min(i.global_position), max(i.global_position), v_now, false FROM inserted i;
-      END $$;
-    `);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -65,4 +65,28 @@ describe('command-line tools against DATABASE_URL', () => {
     expect(broken.output()).toContain(`"position": ${Number(rows[0].global_position)}`);
     expect(broken.output()).toContain('"reason": "hash_mismatch"');
   });
+
+  it('npm run import records NDJSON events by the API rules, names a bad line, and skips what a second run finds recorded', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(path.join(tmpdir(), 'chiptrail-import-'));
+    const source = { url: 'https://example.gov/rule', title: 'Rule', publishedAt: '2025-01-01' };
+    const lines = [
+      { id: '0193a1b2-0000-7000-8000-000000000001', type: 'ChipRegistered', data: { chip: 'cli-chip', vendor: 'NVIDIA', model: 'CLI', datacenter: true }, effectiveAt: '2024-01-01', source },
+      { id: '0193a1b2-0000-7000-8000-000000000002', type: 'ControlImposed', data: { measureId: 'cli-m', authority: 'US-BIS', direction: 'export', requirement: 'license_required', scope: { chips: ['cli-chip'] }, destinations: ['CN'], title: 'Rule' }, effectiveAt: '2025-04-09', source },
+    ].map((line) => JSON.stringify(line));
+    const bad = path.join(dir, 'bad.ndjson');
+    writeFileSync(bad, [...lines, '{"type": "ControlLifted", "data": {}}'].join('\n'));
+    const refused = spawnProcess('npm', ['run', '--silent', 'import', '--', bad], { cwd: root, env });
+    expect(await refused.exited).toBe(1);
+    expect(refused.output()).toMatch(/Line 3: .*0 events before it were/);
+    const good = path.join(dir, 'good.ndjson');
+    writeFileSync(good, `${lines.join('\n')}\n`);
+    const first = spawnProcess('npm', ['run', '--silent', 'import', '--', good], { cwd: root, env });
+    expect(await first.exited).toBe(0);
+    expect(first.output()).toContain('"imported":2,"alreadyRecorded":0');
+    const again = spawnProcess('npm', ['run', '--silent', 'import', '--', good], { cwd: root, env });
+    expect(await again.exited).toBe(0);
+    expect(again.output()).toContain('"imported":0,"alreadyRecorded":2');
+  });
 });

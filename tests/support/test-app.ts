@@ -6,6 +6,7 @@ import { QueueBackend } from '@chiptrail/queue';
 import { Clock, Logger } from '@chiptrail/runtime';
 import { AuthService, type Role } from '@chiptrail/auth';
 import { ProjectionRunner } from '@chiptrail/projections';
+import { StatusCache } from '@chiptrail/status';
 import { createApiApp } from '../../apps/api/src/bootstrap';
 import { onFirstStart } from '../../apps/api/src/first-start';
 import { workerParts } from '../../apps/worker/src/worker-parts';
@@ -21,7 +22,7 @@ export interface TestApp {
   readonly runners: readonly ProjectionRunner[];
   /** The queue namespace, for other processes that must share this app's queues. */
   readonly namespace: string;
-  /** Runs every projection until it has read everything committed so far. */
+  /** Runs every projection until it has read everything committed so far, and the api's cache has heard of it. */
   settle(): Promise<void>;
   /** A bearer token (admin sign-in) or an API key of the role, for Authorization headers. */
   credential(role: Role): Promise<string>;
@@ -99,8 +100,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       for (;;) {
         let applied = 0;
         for (const runner of runners) applied += await runner.catchUp();
-        if (applied === 0) return;
+        if (applied === 0) break;
       }
+      // The api's status cache hears of projection commits by NOTIFY: wait until it has heard of these.
+      await app.get(StatusCache).barrier();
     },
     credential,
     async call(role, method, path, body, headers = {}) {

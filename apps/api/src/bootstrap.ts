@@ -26,6 +26,8 @@ export async function createApiApp(runtime: Runtime): Promise<NestFastifyApplica
   // Bodies are JSON only: anything else is answered 415 rather than parsed as a string.
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('text/plain');
+  // NDJSON imports are streamed, never buffered: the handler reads them line by line with its own limits.
+  fastify.addContentTypeParser('application/x-ndjson', (_request, payload, done) => done(null, payload));
   await mountAdminUi(app, runtime);
 
   const document = SwaggerModule.createDocument(

@@ -346,6 +346,32 @@ describe('reading the global log', () => {
   });
 });
 
+describe('reading order', () => {
+  it('orders transactions as numbers, not as text (9 before 10), so no checkpoint passes over an event', async () => {
+    const scratch = await createTestDatabase('order');
+    const ownerDb = await Database.connect({ url: scratch.ownerUrl, poolSize: 1, applicationName: 'order-spec' });
+    try {
+      for (const [position, txid] of [[1, '10'], [2, '9'], [3, '100']] as const) {
+        await ownerDb.query(
+          `INSERT INTO events (global_position, event_id, stream_id, stream_version, type, schema_version, data, metadata,
+                              recorded_at, effective_at, transaction_id, hash)
+           VALUES ($1, gen_random_uuid(), 'order', $1, 'T', 1, '{}', '{"actor": "x"}', now(), now(), $2::xid8, '\\x00')`,
+          [position, txid],
+        );
+      }
+      // Small ids: every real cluster's snapshot xmin is past them, so all three are readable.
+      const ordered = new EventStore(ownerDb, new Clock());
+      const first = await ordered.readAll(START, 1);
+      expect(first.map((e) => e.transactionId)).toEqual(['9']);
+      const rest = await ordered.readAll(checkpointOf(first[0]!), 10);
+      expect(rest.map((e) => e.transactionId)).toEqual(['10', '100']);
+    } finally {
+      await ownerDb.close();
+      await scratch.drop();
+    }
+  });
+});
+
 describe('immutability', () => {
   let position: number;
   beforeAll(async () => {

@@ -67,6 +67,9 @@ const FASTIFY_CODES: Record<string, { status: number; code: string; detail: stri
   FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'uri_too_long', detail: 'A path segment of the request URL is too long.' },
 };
 
+/** A body larger than an endpoint takes, noticed while streaming it (Fastify's own limit covers buffered bodies). */
+export class PayloadTooLargeError extends Error {}
+
 /** Maps any error to a problem document. The single place where failures become HTTP. */
 export function toProblem(error: unknown, instance: string | undefined, logger: Logger): Problem {
   const base = (status: number, code: string, detail: string, extra: Record<string, unknown> = {}): Problem => ({
@@ -86,6 +89,7 @@ export function toProblem(error: unknown, instance: string | undefined, logger: 
   }
   if (error instanceof ForbiddenError) return base(403, error.code, error.message, { requiredRole: error.required });
   if (error instanceof UnavailableError) return base(503, error.code, error.message);
+  if (error instanceof PayloadTooLargeError) return base(413, 'body_too_large', error.message);
   if (isDatabaseUnavailable(error)) {
     return base(503, 'database_unavailable', 'The database cannot be reached right now; retry shortly.');
   }

@@ -1,11 +1,13 @@
-import { Body, Controller, Get, Headers, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiConsumes, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { parseRecordEventRequest, recordEventRequestSchema } from '@chiptrail/domain';
+import { ValidationError, parseRecordEventRequest, recordEventRequestSchema } from '@chiptrail/domain';
 import { ApiBodyFrom, ApiProblems, ApiQueryFrom, ApiSecured } from '@chiptrail/http';
 import { Access, CurrentPrincipal, type Principal } from '@chiptrail/auth';
 import { Clock } from '@chiptrail/runtime';
 import { EventQueries, listEventsQuery, type CatalogEntry } from './event-queries';
+import { ImportPolicyEvents } from './import-policy-events.handler';
+import { importNdjson, ndjsonLines } from './ndjson-import';
 import { RecordPolicyEvent } from './record-policy-event.handler';
 
 @ApiTags('events')
@@ -13,6 +15,7 @@ import { RecordPolicyEvent } from './record-policy-event.handler';
 export class EventsController {
   constructor(
     private readonly record: RecordPolicyEvent,
+    private readonly importer: ImportPolicyEvents,
     private readonly queries: EventQueries,
     private readonly clock: Clock,
   ) {}
@@ -43,6 +46,26 @@ export class EventsController {
     return result;
   }
 
+  @Post('events/import')
+  @HttpCode(200)
+  @Access('admin')
+  @ApiConsumes('application/x-ndjson')
+  @ApiOperation({
+    summary: 'Record many policy events: one POST /events body per line (application/x-ndjson), checked by the same rules.',
+    description:
+      'Written in transactions of 50,000 events. A bad line is answered 400 naming the line; batches before it stay recorded, ' +
+      'so give every event an id: sending the same file again then skips what was recorded. Lines up to 1 MiB, bodies up to 2 GiB.',
+  })
+  @ApiSecured()
+  @ApiProblems(400, 409, 413)
+  async import(@Body() body: unknown, @CurrentPrincipal() principal: Principal) {
+    if (!isStream(body)) {
+      throw new ValidationError('ndjson_required', 'Send the events as application/x-ndjson: one POST /api/v1/events body per line.');
+    }
+    const result = await importNdjson(ndjsonLines(body), this.importer, { actor: principal.id, correlationId: `import:${this.clock.now().toISOString()}` }, this.clock);
+    return { imported: result.imported, alreadyRecorded: result.alreadyRecorded, lines: result.lines, seconds: Math.round(result.seconds * 100) / 100 };
+  }
+
   @Get('events')
   @Access('viewer')
   @ApiOperation({ summary: 'Policy events, filtered, newest first, with cursor pagination.' })
@@ -71,6 +94,10 @@ export class EventsController {
     const entries = await this.queries.latest(100);
     void reply.type('application/atom+xml; charset=utf-8').send(atomFeed(entries, this.clock.now()));
   }
+}
+
+function isStream(value: unknown): value is AsyncIterable<Buffer> {
+  return !!value && typeof (value as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function' && typeof (value as { pipe?: unknown }).pipe === 'function';
 }
 
 export function atomFeed(entries: readonly CatalogEntry[], now: Date): string {

@@ -43,7 +43,12 @@ export class ImportPolicyEvents {
     private readonly clock: Clock,
   ) {}
 
-  async handle(requests: readonly ImportRequest[], provenance: Provenance): Promise<PolicyImportResult> {
+  /** `name` says which request a refusal is about (the import's numbering by default; a file's line numbers). */
+  async handle(
+    requests: readonly ImportRequest[],
+    provenance: Provenance,
+    name: (index: number) => string = (index) => `Event ${index + 1} of the import`,
+  ): Promise<PolicyImportResult> {
     const ids = requests.flatMap((request) => (request.id ? [request.id.toLowerCase()] : []));
     const recorded = await this.store.getEvents(ids);
     const targets = await this.targets(requests, recorded);
@@ -62,14 +67,14 @@ export class ImportPolicyEvents {
       const data = request.command.data as Record<string, unknown>;
       const streamId = isEntityEventType(type) ? streamIdFor(type, data) : targets.get(String(data.eventId).toLowerCase())?.streamId;
       if (!streamId) {
-        throw at(index, new IllegalStateError('event_not_found', `Event ${String(data.eventId)} is not a recorded policy event.`));
+        throw at(name(index), new IllegalStateError('event_not_found', `Event ${String(data.eventId)} is not a recorded policy event.`));
       }
       const stream = states.get(streamId) as StreamState;
       let decided;
       try {
         decided = decide(request.command, { stream, chipRegistered: (chip) => registered(states.get(`chip-${chip}`)) });
       } catch (error) {
-        throw at(index, error);
+        throw at(name(index), error);
       }
       const events = toAppend(decided, request.id ?? uuidv7(this.clock.now().getTime()), {
         ...provenance,
@@ -144,7 +149,7 @@ function registered(state: StreamState | undefined): boolean {
 }
 
 /** Says which request of the import was refused, keeping the error's kind and code. */
-function at(index: number, error: unknown): unknown {
-  if (error instanceof Error) error.message = `Event ${index + 1} of the import: ${error.message}`;
+function at(name: string, error: unknown): unknown {
+  if (error instanceof Error) error.message = `${name}: ${error.message}`;
   return error;
 }

@@ -219,8 +219,13 @@ export async function applyBatch(tx: Sql, store: EventStore, projection: Project
     [projection.name, last.transactionId, last.position, events.length, checkpoint.txid, checkpoint.position],
   );
   if (moved.rowCount !== 1) throw new CheckpointMoved(`checkpoint of ${projection.name} moved during the batch`);
+  // Delivered at commit, in commit order: readers that cache a read model (the api's status cache) drop it then.
+  await tx.query(`SELECT pg_notify($1, $2)`, [PROJECTIONS_CHANNEL, projection.name]);
   return events.length;
 }
+
+/** NOTIFY channel on which every projection batch announces itself (payload: the projection's name). */
+export const PROJECTIONS_CHANNEL = 'chiptrail_projections';
 
 /** Checkpoint order: transaction id first, then position. */
 export function isAfter(a: Checkpoint, b: Checkpoint): boolean {

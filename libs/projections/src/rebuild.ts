@@ -1,6 +1,6 @@
 import type { Database, Sql } from '@chiptrail/db';
 import { START, type Checkpoint, type EventStore } from '@chiptrail/event-store';
-import { ensureCheckpoint } from './projection-runner';
+import { PROJECTIONS_CHANNEL, ensureCheckpoint } from './projection-runner';
 import type { Projection } from './projection';
 
 export interface RebuildProgress {
@@ -99,6 +99,7 @@ export async function rebuildProjection(
         WHERE name = $1`,
       [projection.name, checkpoint.txid, checkpoint.position, handled],
     );
+    await tx.query(`SELECT pg_notify($1, $2)`, [PROJECTIONS_CHANNEL, projection.name]);
   });
   report();
   return { handled, seconds: (now() - started) / 1000 };

@@ -2,3 +2,4 @@ export * from './policy.projection';
 export * from './status.controller';
 export * from './status.module';
 export * from './status.queries';
+export * from './status-cache';

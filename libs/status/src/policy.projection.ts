@@ -169,6 +169,8 @@ function indexKeys(fact: Fact): Pick<FactRow, 'entityKey' | 'chip' | 'chips' | '
   };
 }
 
+const FLUSH_CHUNK = 5000;
+
 class PolicyWork {
   private readonly facts = new Map<string, FactRow>();
   private readonly closedFacts: FactRow[] = [];
@@ -228,10 +230,18 @@ class PolicyWork {
     // Knowledge time never runs backwards, even if a later-recorded append committed first.
     const known = new Date(Math.max(group[0]!.recordedAt.getTime(), this.floor));
     this.floor = known.getTime();
-    const affected = new Set<string>();
-    for (const event of group) await this.applyEvent(event, known, affected);
-    const causedBy = group.map((event) => event.id);
-    for (const chip of affected) await this.recompute(chip, known, causedBy);
+    // Per chip, the events of this append that concern it: what its status change is said to be caused by.
+    const affected = new Map<string, Set<string>>();
+    for (const event of group) {
+      const touched = new Set<string>();
+      await this.applyEvent(event, known, touched);
+      for (const chip of touched) {
+        const causes = affected.get(chip);
+        if (causes) causes.add(event.id);
+        else affected.set(chip, new Set([event.id]));
+      }
+    }
+    for (const [chip, causes] of affected) await this.recompute(chip, known, [...causes]);
   }
 
   private async applyEvent(event: StoredEvent, known: Date, affected: Set<string>): Promise<void> {
@@ -599,155 +609,140 @@ class PolicyWork {
   // --- writing ---------------------------------------------------------------------------------------------
 
   async flush(): Promise<void> {
-    const json = (value: unknown) => JSON.stringify(value);
+    // Rows go as one jsonb parameter per statement, in chunks: a rebuild's batches can outgrow jsonb's 256 MB limit.
+    const write = async (sql: string, rows: readonly unknown[]) => {
+      for (let start = 0; start < rows.length; start += FLUSH_CHUNK) {
+        await this.tx.query(sql, [JSON.stringify(rows.slice(start, start + FLUSH_CHUNK))]);
+      }
+    };
     // A version replaced at the very time it became known was never visible: remove it rather than close it
     // (happens when one append's events are split across two batches).
     const empty = (row: { knownFrom: Date; knownTo: Date | null }) => row.knownTo !== null && row.knownTo.getTime() <= row.knownFrom.getTime();
     const vanishedFacts = this.closedFacts.filter(empty);
     if (vanishedFacts.length > 0) {
-      await this.tx.query(
+      await write(
         `DELETE FROM policy_facts f USING jsonb_to_recordset($1::jsonb) AS c(event_id uuid, known_from timestamptz)
           WHERE f.event_id = c.event_id AND f.known_from = c.known_from`,
-        [json(vanishedFacts.map((f) => ({ event_id: f.eventId, known_from: f.knownFrom })))],
+        vanishedFacts.map((f) => ({ event_id: f.eventId, known_from: f.knownFrom })),
       );
     }
     const vanishedIntervals = this.closedIntervals.filter(empty);
     if (vanishedIntervals.length > 0) {
-      await this.tx.query(
+      await write(
         `DELETE FROM status_intervals s USING jsonb_to_recordset($1::jsonb) AS c(chip text, destination text, known_from timestamptz, valid_from timestamptz)
           WHERE s.chip = c.chip AND s.destination = c.destination AND s.known_from = c.known_from AND s.valid_from = c.valid_from`,
-        [json(vanishedIntervals.map((r) => ({ chip: r.chip, destination: r.destination, known_from: r.knownFrom, valid_from: r.validFrom ?? '-infinity' })))],
+        vanishedIntervals.map((r) => ({ chip: r.chip, destination: r.destination, known_from: r.knownFrom, valid_from: r.validFrom ?? '-infinity' })),
       );
     }
     const closedFacts = this.closedFacts.filter((row) => !empty(row));
     const closedIntervals = this.closedIntervals.filter((row) => !empty(row));
     if (closedFacts.length > 0) {
-      await this.tx.query(
+      await write(
         `UPDATE policy_facts f SET known_to = c.known_to
            FROM jsonb_to_recordset($1::jsonb) AS c(event_id uuid, known_from timestamptz, known_to timestamptz)
           WHERE f.event_id = c.event_id AND f.known_from = c.known_from`,
-        [json(closedFacts.map((f) => ({ event_id: f.eventId, known_from: f.knownFrom, known_to: f.knownTo })))],
+        closedFacts.map((f) => ({ event_id: f.eventId, known_from: f.knownFrom, known_to: f.knownTo })),
       );
     }
     const inserts = this.newFacts.filter((f) => !empty(f));
     if (inserts.length > 0) {
-      await this.tx.query(
+      await write(
         `INSERT INTO policy_facts (${FACT_COLUMNS}, known_to)
          SELECT ${FACT_COLUMNS}, known_to FROM jsonb_to_recordset($1::jsonb) AS r(
            event_id uuid, known_from timestamptz, type text, entity_key text, chip text, data jsonb, effective_at timestamptz,
            recorded_at timestamptz, source jsonb, corrected_by uuid[], chips text[], companies text[], band_scoped boolean,
            known_to timestamptz)`,
-        [
-          json(
-            inserts.map((f) => ({
-              event_id: f.eventId,
-              known_from: f.knownFrom,
-              type: f.type,
-              entity_key: f.entityKey,
-              chip: f.chip,
-              data: f.data,
-              effective_at: f.effectiveAt,
-              recorded_at: f.recordedAt,
-              source: f.source,
-              corrected_by: f.correctedBy ?? [],
-              chips: f.chips,
-              companies: f.companies,
-              band_scoped: f.bandScoped,
-              known_to: f.knownTo ?? 'infinity',
-            })),
-          ),
-        ],
+        inserts.map((f) => ({
+          event_id: f.eventId,
+          known_from: f.knownFrom,
+          type: f.type,
+          entity_key: f.entityKey,
+          chip: f.chip,
+          data: f.data,
+          effective_at: f.effectiveAt,
+          recorded_at: f.recordedAt,
+          source: f.source,
+          corrected_by: f.correctedBy ?? [],
+          chips: f.chips,
+          companies: f.companies,
+          band_scoped: f.bandScoped,
+          known_to: f.knownTo ?? 'infinity',
+        })),
       );
     }
     const corrections = [...this.corrections.values()].filter((c) => c.changed);
     if (corrections.length > 0) {
-      await this.tx.query(
+      await write(
         `INSERT INTO fact_corrections (correction_id, target_id, data, effective_at, recorded_at, retracted)
          SELECT correction_id, target_id, data, effective_at, recorded_at, retracted FROM jsonb_to_recordset($1::jsonb) AS r(
            correction_id uuid, target_id uuid, data jsonb, effective_at timestamptz, recorded_at timestamptz, retracted boolean)
          ON CONFLICT (correction_id) DO UPDATE SET retracted = EXCLUDED.retracted`,
-        [
-          json(
-            corrections.map((c) => ({
-              correction_id: c.correctionId,
-              target_id: c.targetId,
-              data: c.data,
-              effective_at: c.effectiveAt,
-              recorded_at: c.recordedAt,
-              retracted: c.retracted,
-            })),
-          ),
-        ],
+        corrections.map((c) => ({
+          correction_id: c.correctionId,
+          target_id: c.targetId,
+          data: c.data,
+          effective_at: c.effectiveAt,
+          recorded_at: c.recordedAt,
+          retracted: c.retracted,
+        })),
       );
     }
     if (closedIntervals.length > 0) {
-      await this.tx.query(
+      await write(
         `UPDATE status_intervals s SET known_to = c.known_to
            FROM jsonb_to_recordset($1::jsonb) AS c(chip text, destination text, known_from timestamptz, valid_from timestamptz, known_to timestamptz)
           WHERE s.chip = c.chip AND s.destination = c.destination AND s.known_from = c.known_from AND s.valid_from = c.valid_from`,
-        [
-          json(
-            closedIntervals.map((r) => ({
-              chip: r.chip,
-              destination: r.destination,
-              known_from: r.knownFrom,
-              valid_from: r.validFrom ?? '-infinity',
-              known_to: r.knownTo,
-            })),
-          ),
-        ],
+        closedIntervals.map((r) => ({
+          chip: r.chip,
+          destination: r.destination,
+          known_from: r.knownFrom,
+          valid_from: r.validFrom ?? '-infinity',
+          known_to: r.knownTo,
+        })),
       );
     }
     const intervals = this.newIntervals.filter((r) => !empty(r));
     if (intervals.length > 0) {
-      await this.tx.query(
+      await write(
         `INSERT INTO status_intervals (chip, destination, valid_from, valid_to, known_from, known_to, export_status, import_status, answer)
          SELECT chip, destination, valid_from, valid_to, known_from, known_to, export_status, import_status, answer
            FROM jsonb_to_recordset($1::jsonb) AS r(chip text, destination text, valid_from timestamptz, valid_to timestamptz,
              known_from timestamptz, known_to timestamptz, export_status text, import_status text, answer jsonb)`,
-        [
-          json(
-            intervals.map((r) => ({
-              chip: r.chip,
-              destination: r.destination,
-              valid_from: r.validFrom ?? '-infinity',
-              valid_to: r.validTo ?? 'infinity',
-              known_from: r.knownFrom,
-              known_to: r.knownTo ?? 'infinity',
-              export_status: r.answer.export.status,
-              import_status: r.answer.import.status,
-              answer: r.answer,
-            })),
-          ),
-        ],
+        intervals.map((r) => ({
+          chip: r.chip,
+          destination: r.destination,
+          valid_from: r.validFrom ?? '-infinity',
+          valid_to: r.validTo ?? 'infinity',
+          known_from: r.knownFrom,
+          known_to: r.knownTo ?? 'infinity',
+          export_status: r.answer.export.status,
+          import_status: r.answer.import.status,
+          answer: r.answer,
+        })),
       );
     }
     if (this.statusChanges.size > 0) {
-      await this.tx.query(
+      await write(
         `INSERT INTO status_changes (chip, destination, known_at, caused_by, before, after)
          SELECT chip, destination, known_at, caused_by, before, after FROM jsonb_to_recordset($1::jsonb) AS r(
            chip text, destination text, known_at timestamptz, caused_by uuid[], before jsonb, after jsonb)
          ON CONFLICT (chip, destination, known_at) DO UPDATE SET after = EXCLUDED.after,
            caused_by = ARRAY(SELECT DISTINCT unnest(status_changes.caused_by || EXCLUDED.caused_by))`,
-        [
-          json(
-            [...this.statusChanges.values()].map((c) => ({
-              chip: c.chip,
-              destination: c.destination,
-              known_at: c.knownAt,
-              caused_by: c.causedBy,
-              before: c.before,
-              after: c.after,
-            })),
-          ),
-        ],
+        [...this.statusChanges.values()].map((c) => ({
+          chip: c.chip,
+          destination: c.destination,
+          known_at: c.knownAt,
+          caused_by: c.causedBy,
+          before: c.before,
+          after: c.after,
+        })),
       );
     }
     const removed = [...this.registryChanges].filter(([, row]) => row === null).map(([chip]) => chip);
     if (removed.length > 0) await this.tx.query(`DELETE FROM chip_registry WHERE chip = ANY ($1)`, [removed]);
     const upserts = [...this.registryChanges.values()].filter((row): row is RegistryRow => row !== null);
     if (upserts.length > 0) {
-      await this.tx.query(
+      await write(
         `INSERT INTO chip_registry (chip, vendor, model, datacenter, specs, origin, tpp, performance_density, band, band_reason,
                                     registered_event_id, effective_at, recorded_at, updated_at)
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(chip text, vendor text, model text, datacenter boolean, specs jsonb,
@@ -757,26 +752,22 @@ class PolicyWork {
            specs = EXCLUDED.specs, origin = EXCLUDED.origin, tpp = EXCLUDED.tpp, performance_density = EXCLUDED.performance_density,
            band = EXCLUDED.band, band_reason = EXCLUDED.band_reason, registered_event_id = EXCLUDED.registered_event_id,
            effective_at = EXCLUDED.effective_at, recorded_at = EXCLUDED.recorded_at, updated_at = EXCLUDED.updated_at`,
-        [
-          json(
-            upserts.map((r) => ({
-              chip: r.chip,
-              vendor: r.vendor,
-              model: r.model,
-              datacenter: r.datacenter,
-              specs: r.specs,
-              origin: r.origin,
-              tpp: r.tpp,
-              performance_density: r.performanceDensity,
-              band: r.band,
-              band_reason: r.bandReason,
-              registered_event_id: r.registeredEventId,
-              effective_at: r.effectiveAt,
-              recorded_at: r.recordedAt,
-              updated_at: r.updatedAt,
-            })),
-          ),
-        ],
+        upserts.map((r) => ({
+          chip: r.chip,
+          vendor: r.vendor,
+          model: r.model,
+          datacenter: r.datacenter,
+          specs: r.specs,
+          origin: r.origin,
+          tpp: r.tpp,
+          performance_density: r.performanceDensity,
+          band: r.band,
+          band_reason: r.bandReason,
+          registered_event_id: r.registeredEventId,
+          effective_at: r.effectiveAt,
+          recorded_at: r.recordedAt,
+          updated_at: r.updatedAt,
+        })),
       );
     }
   }

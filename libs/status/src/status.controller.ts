@@ -41,8 +41,9 @@ export class StatusController {
   @ApiQueryFrom(statusQuery)
   @ApiSecured()
   @ApiProblems(400, 404)
-  status(@Param('chip') chip: string, @Query() query: unknown) {
-    return this.queries.status(chip, query);
+  async status(@Param('chip') chip: string, @Query() query: unknown, @Res() reply: FastifyReply): Promise<void> {
+    // Already JSON: the hot path sends the cached text as it is.
+    void reply.type('application/json; charset=utf-8').send(await this.queries.statusJson(chip, query));
   }
 
   @Get('chips/:chip/timeline')

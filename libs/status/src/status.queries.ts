@@ -19,6 +19,7 @@ import {
   type StatusAnswer,
 } from '@chiptrail/domain';
 import type { Database } from '@chiptrail/db';
+import type { StatusCache } from './status-cache';
 import type { Clock } from '@chiptrail/runtime';
 
 const destinationParam = z
@@ -107,7 +108,21 @@ export class StatusQueries {
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
+    private readonly cache?: StatusCache,
   ) {}
+
+  /**
+   * The status response as JSON text: from the cache, one serialization per interval and per process, with this
+   * request's chip, destination and times spliced in; otherwise from the database.
+   */
+  async statusJson(chip: string, rawQuery: unknown): Promise<string> {
+    const slug = parseWith(chipSlug, chip, 'chip');
+    const query = parseWith(statusQuery, rawQuery ?? {}, 'query');
+    const times = this.times(query.asOf, query.knownAt);
+    const body = await this.cache?.answerBody(slug, query.destination, times.asOf, times.knownAt);
+    if (!body) return JSON.stringify(await this.status(slug, rawQuery));
+    return `{"chip":${JSON.stringify(slug)},"destination":${JSON.stringify(query.destination)},"asOf":"${times.asOf.toISOString()}","knownAt":"${times.knownAt.toISOString()}",${body}}`;
+  }
 
   async status(chip: string, rawQuery: unknown): Promise<ChipStatus> {
     const slug = parseWith(chipSlug, chip, 'chip');
@@ -302,6 +317,34 @@ export class StatusQueries {
   /** One query answers many (chip, destination, asOf, knownAt) lookups; a named destination beats "*". */
   async lookup(lookups: readonly Lookup[]): Promise<Array<ChipStatus | undefined>> {
     if (lookups.length === 0) return [];
+    const cached = this.cache ? await Promise.all(lookups.map((l) => this.cache!.answer(l.chip, l.destination, l.asOf, l.knownAt))) : [];
+    const missing = lookups.map((_, index) => index).filter((index) => !cached[index]);
+    const fetched = await this.fromDatabase(missing.map((index) => lookups[index] as Lookup));
+    const answers = new Map<number, StatusAnswer>();
+    cached.forEach((answer, index) => answer && answers.set(index, answer));
+    missing.forEach((index, at) => {
+      const answer = fetched[at];
+      if (answer) answers.set(index, answer);
+    });
+    return lookups.map((lookup, index) => {
+      const answer = answers.get(index);
+      if (!answer) return undefined;
+      return {
+        chip: lookup.chip,
+        destination: lookup.destination,
+        asOf: lookup.asOf.toISOString(),
+        knownAt: lookup.knownAt.toISOString(),
+        classification: answer.classification,
+        export: answer.export,
+        import: answer.import,
+        investigations: answer.investigations,
+      };
+    });
+  }
+
+  /** The bitemporal lookup itself: one interval per (chip, destination, asOf, knownAt), its own or the "*" one. */
+  private async fromDatabase(lookups: readonly Lookup[]): Promise<Array<StatusAnswer | undefined>> {
+    if (lookups.length === 0) return [];
     const { rows } = await this.db.query<{ i: string; destination: string; answer: StatusAnswer }>(
       `SELECT q.i, s.destination, s.answer
          FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[]) WITH ORDINALITY AS q(chip, destination, as_of, known_at, i)
@@ -316,20 +359,7 @@ export class StatusQueries {
       [lookups.map((l) => l.chip), lookups.map((l) => l.destination), lookups.map((l) => l.asOf), lookups.map((l) => l.knownAt)],
     );
     const byIndex = new Map(rows.map((row) => [Number(row.i) - 1, row.answer]));
-    return lookups.map((lookup, index) => {
-      const answer = byIndex.get(index);
-      if (!answer) return undefined;
-      return {
-        chip: lookup.chip,
-        destination: lookup.destination,
-        asOf: lookup.asOf.toISOString(),
-        knownAt: lookup.knownAt.toISOString(),
-        classification: answer.classification,
-        export: answer.export,
-        import: answer.import,
-        investigations: answer.investigations,
-      };
-    });
+    return lookups.map((_, index) => byIndex.get(index));
   }
 
   private times(asOf: string | undefined, knownAt: string | undefined): { asOf: Date; knownAt: Date } {
