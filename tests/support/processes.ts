@@ -53,7 +53,7 @@ export function spawnProcess(command: string, args: string[], options: { cwd: st
 export async function waitForHttp(
   url: string,
   timeoutMs: number,
-  accept = (status: number) => status === 200,
+  accept: (status: number) => boolean = (status) => status === 200,
   output?: () => string,
   headers: Record<string, string> = {},
 ): Promise<Response> {

@@ -9,6 +9,7 @@ import { PolicyModule } from '@chiptrail/policy';
 import { StatusModule } from '@chiptrail/status';
 import { HealthCheck } from './health/health-check';
 import { HealthController } from './health/health.controller';
+import { MetricsController } from './health/metrics.controller';
 import { IntegrityController } from './integrity/integrity.controller';
 
 @Module({})
@@ -17,7 +18,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [RuntimeModule.register(runtime), AuthModule, PolicyModule, StatusModule, FeedsModule, AlertsModule],
-      controllers: [HealthController, IntegrityController],
+      controllers: [HealthController, MetricsController, IntegrityController],
       providers: [
         { provide: HealthCheck, useFactory: () => new HealthCheck(runtime.db, runtime.queues, runtime.clock) },
         { provide: APP_FILTER, useFactory: () => new ProblemDetailsFilter(runtime.logger) },

@@ -1,9 +1,11 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from '@fastify/helmet';
 import type { Runtime } from '@chiptrail/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { sendProblem, toProblem } from '@chiptrail/http';
+import { clientErrorResponse, sendProblem, toProblem } from '@chiptrail/http';
+import { ValidationError, assertStorableText } from '@chiptrail/domain';
 import { ApiModule } from './api.module';
 import { mountAdminUi } from './admin/admin-ui';
 
@@ -18,13 +20,71 @@ export async function createApiApp(runtime: Runtime): Promise<NestFastifyApplica
     // Malformed URLs fail in the router, before Nest: answer them with problem documents too.
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) =>
       sendProblem(reply, toProblem(error, request.url.split('?')[0], runtime.logger)),
+    clientErrorHandler: (error: Error & { code?: string }, socket) => {
+      if (socket.writable) socket.end(clientErrorResponse(error));
+      else socket.destroy();
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.register(runtime), adapter, {
     logger: runtime.logger,
     bufferLogs: false,
+    // Our own JSON parser below (Fastify's, plus a check on the text); Nest would register a second one.
+    bodyParser: false,
+  });
+  // Security headers on every answer (api, admin UI, queue dashboard, docs). The CSP allows only this origin's
+  // scripts; inline styles are allowed because the queue dashboard and the API docs use them.
+  await app.register(helmet as never, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  });
+  // Cross-origin browser calls only from origins listed in CORS_ORIGINS (none by default).
+  if (runtime.config.corsOrigins.length > 0) {
+    app.enableCors({ origin: [...runtime.config.corsOrigins], methods: ['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], maxAge: 600 });
+  }
+  const fastify = app.getHttpAdapter().getInstance();
+  // Access log at debug level only (it costs on the hot path); the logger masks credentials in URLs.
+  if (runtime.config.logLevel === 'debug') {
+    fastify.addHook('onResponse', async (request, reply) => {
+      runtime.logger.debug(`${request.method} ${request.url} → ${reply.statusCode} in ${reply.elapsedTime.toFixed(1)} ms`, 'Http');
+    });
+  }
+  // JSON as Fastify parses it (prototype poisoning refused), and no text PostgreSQL could not store as written.
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    parseJson(request, body as string, (error, value) => {
+      if (error) return done(error, undefined);
+      try {
+        assertStorableText(value);
+        return done(null, value);
+      } catch (refusal) {
+        return done(refusal as Error, undefined);
+      }
+    }),
+  );
+  // Nor in the URL: a NUL in a path segment or query value is refused before any handler sees it.
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (/%00/i.test(request.url)) {
+      sendProblem(reply, toProblem(new ValidationError('invalid_text', 'The URL may not contain the NUL character (%00).'), request.url.split('?')[0], runtime.logger));
+      return reply;
+    }
+    return undefined;
   });
   // Bodies are JSON only: anything else is answered 415 rather than parsed as a string.
-  const fastify = app.getHttpAdapter().getInstance();
   fastify.removeContentTypeParser('text/plain');
   // NDJSON imports are streamed, never buffered: the handler reads them line by line with its own limits.
   fastify.addContentTypeParser('application/x-ndjson', (_request, payload, done) => done(null, payload));

@@ -11,7 +11,7 @@ import {
 } from '@chiptrail/domain';
 import type { Sql } from '@chiptrail/db';
 import type { StoredEvent } from '@chiptrail/event-store';
-import { readCheckpoint, type Projection } from '@chiptrail/projections';
+import type { Projection } from '@chiptrail/projections';
 import { deterministicUuid } from '@chiptrail/runtime';
 import type { DeliveryQueue } from './delivery-queue';
 import type { AlertPayload } from './render';
@@ -40,6 +40,9 @@ interface NewDelivery {
   readonly occurredAt: Date;
 }
 
+/** The advisory lock a dispatching batch holds until it commits (see DeliveryService.attempt). */
+export const DISPATCH_LOCK = [0x43540002, 1] as const;
+
 /**
  * The alert dispatcher: a projection over the log (the log is the outbox). For each event it works out who must be
  * told what, writes one delivery per (recipient, alert) under a unique key, and enqueues a job per new delivery
@@ -56,9 +59,7 @@ export class AlertDispatcher implements Projection {
 
   constructor(private readonly queue: DeliveryQueue) {}
 
-  async until(tx: Sql) {
-    return readCheckpoint(tx, 'policy');
-  }
+  readonly follows = 'policy';
 
   async apply(events: readonly StoredEvent[], tx: Sql): Promise<void> {
     const subscriptions = (
@@ -78,6 +79,8 @@ export class AlertDispatcher implements Projection {
       else if (event.type === 'FeedHealthChanged' || event.type === 'SubscriptionDisabled') this.systemEvent(event, subscriptions, admins, deliveries);
     }
     if (deliveries.length === 0) return;
+    // Held until this batch commits: a delivery job that runs before then waits on it instead of retrying later.
+    await tx.query(`SELECT pg_advisory_xact_lock($1, $2)`, [...DISPATCH_LOCK]);
 
     const { rows } = await tx.query<{ id: string; status: string; next_attempt_at: Date | null }>(
       `INSERT INTO deliveries (id, subscription_id, recipient, alert_key, channel, target, type, payload, status, next_attempt_at, occurred_at, created_at)
@@ -105,8 +108,8 @@ export class AlertDispatcher implements Projection {
       ],
     );
     // Enqueue before the checkpoint commits: an enqueue that fails rolls the whole batch back.
+    await this.queue.enqueueFirstAttempts(rows.filter((row) => row.status === 'pending').map((row) => row.id));
     for (const row of rows) {
-      if (row.status === 'pending') await this.queue.enqueue(row.id, 1, 0);
       if (row.status === 'scheduled' && row.next_attempt_at) await this.queue.enqueueAt(row.id, 1, row.next_attempt_at);
     }
   }

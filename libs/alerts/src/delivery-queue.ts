@@ -35,22 +35,37 @@ export class DeliveryQueue {
         else return;
       }
     }
-    await queue.add(
-      'deliver',
-      { deliveryId, attempt },
-      {
-        jobId,
-        delay: Math.max(0, Math.round(delayMs)),
-        // Infrastructure trouble (the database away, the row not yet committed) retries the job itself.
-        attempts: 6,
-        backoff: { type: 'exponential', delay: 1000 },
-        removeOnComplete: 1000,
-        removeOnFail: 5000,
-      },
-    );
+    await queue.add('deliver', { deliveryId, attempt }, jobOptions(jobId, delayMs));
+  }
+
+  /**
+   * First attempts of deliveries just written, in bulk. A job that already exists under the same id (the dispatch
+   * was rolled back and redone) is left as it is: it has not run to completion, since its row was never visible.
+   */
+  async enqueueFirstAttempts(deliveryIds: readonly string[]): Promise<void> {
+    const queue = this.queues.queue<DeliveryJob>(DELIVERIES_QUEUE);
+    for (let start = 0; start < deliveryIds.length; start += BULK) {
+      await queue.addBulk(
+        deliveryIds.slice(start, start + BULK).map((deliveryId) => ({ name: 'deliver', data: { deliveryId, attempt: 1 }, opts: jobOptions(`${deliveryId}-1`, 0) })),
+      );
+    }
   }
 
   async enqueueAt(deliveryId: string, attempt: number, at: Date): Promise<void> {
     await this.enqueue(deliveryId, attempt, at.getTime() - this.clock.now().getTime());
   }
+}
+
+const BULK = 1000;
+
+function jobOptions(jobId: string, delayMs: number) {
+  return {
+    jobId,
+    delay: Math.max(0, Math.round(delayMs)),
+    // Infrastructure trouble (the database away, the row not yet committed) retries the job itself.
+    attempts: 6,
+    backoff: { type: 'exponential' as const, delay: 1000 },
+    removeOnComplete: 1000,
+    removeOnFail: 5000,
+  };
 }

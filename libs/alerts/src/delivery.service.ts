@@ -3,6 +3,7 @@ import type { Database } from '@chiptrail/db';
 import type { EventStore } from '@chiptrail/event-store';
 import { OutboundError, type SafeFetcher } from '@chiptrail/outbound';
 import type { Clock, Logger } from '@chiptrail/runtime';
+import { DISPATCH_LOCK } from './alert-dispatcher.projection';
 import type { DeliveryQueue } from './delivery-queue';
 import type { LinkTokens } from './link-tokens';
 import { MailError, type Mailer } from './mailer';
@@ -54,13 +55,25 @@ export class DeliveryService {
     private readonly options: { publicUrl: string; random?: () => number; webhookTimeoutMs?: number },
   ) {}
 
-  async attempt(deliveryId: string, attempt: number): Promise<'delivered' | 'retrying' | 'dead' | 'skipped' | 'stale' | 'digest' | 'waiting'> {
+  private async load(deliveryId: string): Promise<Row | undefined> {
     const { rows } = await this.db.query<Row>(
       `SELECT d.*, s.status AS sub_status, s.mode AS sub_mode, s.owner, s.secret, s.previous_secret, s.previous_secret_until, s.failing_since
          FROM deliveries d LEFT JOIN subscriptions s ON s.id = d.subscription_id WHERE d.id = $1`,
       [deliveryId],
     );
-    const row = rows[0];
+    return rows[0];
+  }
+
+  async attempt(deliveryId: string, attempt: number): Promise<'delivered' | 'retrying' | 'dead' | 'skipped' | 'stale' | 'digest' | 'waiting'> {
+    let row = await this.load(deliveryId);
+    if (!row) {
+      // Jobs are enqueued before the dispatcher's batch commits: wait for that commit, then look again.
+      await this.db.transaction(async (tx) => {
+        await tx.query(`SET LOCAL lock_timeout = '10s'`);
+        await tx.query(`SELECT pg_advisory_xact_lock_shared($1, $2)`, [...DISPATCH_LOCK]);
+      });
+      row = await this.load(deliveryId);
+    }
     if (!row) throw new DeliveryNotReady(`delivery ${deliveryId} is not visible yet`);
     if (!['pending', 'retrying', 'scheduled'].includes(row.status) || attempt !== row.attempts + 1) return 'stale';
     const now = this.clock.now();
@@ -84,21 +97,22 @@ export class DeliveryService {
     const started = Date.now();
     const outcome = row.channel === 'webhook' ? await this.sendWebhook(row, now) : await this.sendMail(row, now);
     const latency = Date.now() - started;
-    await this.db.query(
-      `INSERT INTO delivery_attempts (delivery_id, attempt, attempted_at, status_code, latency_ms, outcome, error)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (delivery_id, attempt) DO NOTHING`,
-      [row.id, attempt, now, outcome.statusCode ?? null, latency, outcome.ok ? 'delivered' : 'failed', outcome.ok ? null : outcome.error],
-    );
+    const recordAttempt = `INSERT INTO delivery_attempts (delivery_id, attempt, attempted_at, status_code, latency_ms, outcome, error)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (delivery_id, attempt) DO NOTHING`;
+    const attemptRow = [row.id, attempt, now, outcome.statusCode ?? null, latency, outcome.ok ? 'delivered' : 'failed', outcome.ok ? null : outcome.error];
 
     if (outcome.ok) {
+      // One round trip for the common case: the attempt, the delivery, and the endpoint's health together.
       await this.db.query(
-        `UPDATE deliveries SET status = 'delivered', attempts = $2, last_attempt_at = $3, delivered_at = $3, last_status_code = $4, last_error = NULL,
+        `WITH attempt AS (${recordAttempt}),
+              endpoint AS (UPDATE subscriptions SET failing_since = NULL WHERE id = $8 AND failing_since IS NOT NULL)
+         UPDATE deliveries SET status = 'delivered', attempts = $2, last_attempt_at = $3, delivered_at = $3, last_status_code = $4, last_error = NULL,
                 next_attempt_at = NULL WHERE id = $1`,
-        [row.id, attempt, now, outcome.statusCode ?? null],
+        [...attemptRow, row.subscription_id],
       );
-      if (row.subscription_id) await this.db.query(`UPDATE subscriptions SET failing_since = NULL WHERE id = $1`, [row.subscription_id]);
       return 'delivered';
     }
+    await this.db.query(recordAttempt, attemptRow);
 
     const delay = outcome.permanent ? null : nextRetryDelay(attempt, outcome.failure, (this.options.random ?? Math.random)());
     const failedAt = { attempts: attempt, now, statusCode: outcome.statusCode ?? null, error: outcome.error };

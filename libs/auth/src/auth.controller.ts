@@ -1,4 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Res, UseGuards } from '@nestjs/common';
+import { ThrottlerGuard } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
@@ -18,6 +19,7 @@ export class AuthController {
   @Post('auth/login')
   @HttpCode(200)
   @Access('public')
+  @UseGuards(ThrottlerGuard)
   @ApiOperation({ summary: 'Sign in with e-mail and password; returns a bearer token that expires.' })
   @ApiBodyFrom(loginBody)
   @ApiProblems(400, 401, 429)

@@ -37,6 +37,8 @@ export interface AppConfig {
   readonly adminPassword: string | undefined;
   readonly tokenSecret: string | undefined;
   readonly tokenTtlSeconds: number;
+  /** Sign-in attempts per client address per minute (all replicas together); the address then waits a minute. */
+  readonly loginRateLimit: number;
   readonly seedDataset: boolean;
   readonly outboundAllowlist: readonly Cidr[];
   readonly smtpUrl: string | undefined;
@@ -80,6 +82,7 @@ export function loadConfig(env: Env = environment()): AppConfig {
     adminPassword: password(env, 'ADMIN_PASSWORD'),
     tokenSecret: secret(env, 'TOKEN_SECRET'),
     tokenTtlSeconds: integer(env, 'TOKEN_TTL_SECONDS', 12 * 3600, 60, 30 * 24 * 3600),
+    loginRateLimit: integer(env, 'LOGIN_RATE_LIMIT', 20, 1, 100_000),
     seedDataset: boolean(env, 'SEED_DATASET', true),
     outboundAllowlist: cidrList(env, 'OUTBOUND_ALLOWLIST'),
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),

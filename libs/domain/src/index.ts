@@ -9,3 +9,4 @@ export * from './validation';
 export * from './knowledge';
 export * from './feed-classifier';
 export * from './alerts';
+export * from './storable-text';

@@ -346,6 +346,24 @@ describe('reading the global log', () => {
   });
 });
 
+describe('reading whole transactions', () => {
+  it('leaves a transaction the limit would cut for the next read, and reads one larger than the limit whole', async () => {
+    const head = await store.head();
+    const from = (await store.readAll(START, 1_000_000)).at(-1);
+    const start = from ? checkpointOf(from) : START;
+    const first = await store.append(stream('whole'), 'no_stream', [event(), event(), event()]);
+    const second = await store.append(stream('whole'), 'no_stream', [event(), event()]);
+    expect(head.position).toBeLessThan(first.events[0]!.position);
+
+    const cut = await store.readWholeTransactions(start, 4);
+    expect(cut.map((e) => e.id)).toEqual(first.events.map((e) => e.id));
+    const whole = await store.readWholeTransactions(start, 2);
+    expect(whole.map((e) => e.id)).toEqual(first.events.map((e) => e.id));
+    const rest = await store.readWholeTransactions(checkpointOf(whole.at(-1)!), 2);
+    expect(rest.map((e) => e.id)).toEqual(second.events.map((e) => e.id));
+  });
+});
+
 describe('reading order', () => {
   it('orders transactions as numbers, not as text (9 before 10), so no checkpoint passes over an event', async () => {
     const scratch = await createTestDatabase('order');

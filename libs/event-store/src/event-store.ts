@@ -120,7 +120,7 @@ const APPEND_ONE_SQL = `SELECT event_id, global_position, stream_version, record
   FROM append_event($1, $2, $3::uuid, $4, $5::int, $6::jsonb, $7::jsonb, $8::timestamptz, $9)`;
 
 /** How often an append with expected version "any" tries again after losing a race for the next version. */
-const ANY_VERSION_ATTEMPTS = 10;
+const ANY_VERSION_ATTEMPTS = 50;
 
 const EVENT_COLUMNS = `event_id, stream_id, stream_version, global_position, type, schema_version, data, metadata,
   recorded_at, effective_at, transaction_id::text AS transaction_id, encode(hash, 'hex') AS hash`;
@@ -206,6 +206,8 @@ export class EventStore {
           }
           throw translate(error, streamId, expected);
         }
+        // Many writers on one hot stream: spread the retries so the same ones do not collide again.
+        if (versionRace) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(attempt, 10) * 2));
       }
     }
     const appended = rows.map((row) => ({
@@ -446,6 +448,27 @@ export class EventStore {
       values: [after.txid, after.position, limit],
     });
     return rows.map(toStoredEvent);
+  }
+
+  /**
+   * Like readAll, but never ends inside a transaction: the trailing part of a transaction the limit cut is left for
+   * the next read, and a single transaction larger than the limit is read whole. Readers that treat one append as
+   * one change (the policy projection) then see the same groups whatever their batch size.
+   */
+  async readWholeTransactions(after: Checkpoint, limit: number, sql: Sql = this.db): Promise<StoredEvent[]> {
+    const events = await this.readAll(after, limit, sql);
+    if (events.length < limit) return events;
+    const last = events[events.length - 1]!;
+    const cut = events.findIndex((event) => event.transactionId === last.transactionId);
+    if (cut > 0) return events.slice(0, cut);
+    const { rows } = await sql.query<EventRow>({
+      name: 'read_transaction_rest',
+      text: `SELECT ${EVENT_COLUMNS} FROM events
+              WHERE transaction_id = $1::xid8 AND global_position > $2::bigint
+              ORDER BY events.global_position`,
+      values: [last.transactionId, last.position],
+    });
+    return [...events, ...rows.map(toStoredEvent)];
   }
 
   /** The newest position and transaction in the log, visible or not yet safe to read. */

@@ -1,8 +1,9 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
+import { ThrottlerException } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticationError, ForbiddenError } from '@chiptrail/auth';
 import { DomainError, assertNever, type FailureKind } from '@chiptrail/domain';
-import { isDatabaseUnavailable } from '@chiptrail/db';
+import { isDatabaseUnavailable, pgErrorCode } from '@chiptrail/db';
 import type { Logger } from '@chiptrail/runtime';
 
 /** RFC 9457 problem document. `code` is stable for machines; `detail` is one sentence for people. */
@@ -57,6 +58,16 @@ function statusOf(kind: FailureKind): number {
   }
 }
 
+const VALUE_REFUSED: Record<string, string> = {
+  '22001': 'A value in the request is longer than can be stored.',
+  '22003': 'A number in the request is out of range.',
+  '22007': 'A date or time in the request is not valid.',
+  '22008': 'A date or time in the request is out of range.',
+  '22021': 'Text in the request contains a character that cannot be stored.',
+  '22P05': 'Text in the request contains a character that cannot be stored.',
+  '54000': 'A value in the request is too large to store or index.',
+};
+
 const FASTIFY_CODES: Record<string, { status: number; code: string; detail: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'body_too_large', detail: 'The request body is larger than this endpoint accepts.' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type', detail: 'Send the body as application/json.' },
@@ -93,6 +104,9 @@ export function toProblem(error: unknown, instance: string | undefined, logger: 
   if (isDatabaseUnavailable(error)) {
     return base(503, 'database_unavailable', 'The database cannot be reached right now; retry shortly.');
   }
+  // Defence in depth: values PostgreSQL refuses are the request's fault, and its statement changed nothing.
+  const sqlState = pgErrorCode(error);
+  if (sqlState && VALUE_REFUSED[sqlState]) return base(400, 'invalid_value', VALUE_REFUSED[sqlState]);
   const fastifyCode = (error as { code?: unknown })?.code;
   if (typeof fastifyCode === 'string' && FASTIFY_CODES[fastifyCode]) {
     const known = FASTIFY_CODES[fastifyCode];
@@ -100,6 +114,9 @@ export function toProblem(error: unknown, instance: string | undefined, logger: 
   }
   if (error instanceof SyntaxError || (error as { statusCode?: number })?.statusCode === 400) {
     return base(400, 'malformed_request', 'The request could not be parsed.');
+  }
+  if (error instanceof ThrottlerException) {
+    return base(429, 'rate_limited', 'Too many requests from this address; wait a minute and try again.');
   }
   if (error instanceof HttpException) {
     // Nest hands Fastify's own failures (body parsing, limits) over as HttpExceptions carrying the status.
@@ -135,4 +152,20 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     sendProblem(reply, toProblem(error, request?.url?.split('?')[0], this.logger));
   }
+}
+
+/**
+ * The raw HTTP answer to a request Node's parser refused before any route saw it (headers or URL too large, bad
+ * framing): still a problem document, and the connection is closed.
+ */
+export function clientErrorResponse(error: { code?: string }): string {
+  const [status, code, detail] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers_too_large', 'The request line or headers are larger than this server accepts (16 KiB).']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request_timeout', 'The request was not received in time.']
+        : [400, 'malformed_request', 'The request could not be parsed as HTTP.'];
+  const title = TITLES[status] ?? (status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request');
+  const body = JSON.stringify({ type: `https://chiptrail.dev/problems/${code}`, title, status, code, detail });
+  return `HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }

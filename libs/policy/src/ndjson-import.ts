@@ -1,4 +1,4 @@
-import { ValidationError, parseRecordEventRequest } from '@chiptrail/domain';
+import { ValidationError, assertStorableText, parseRecordEventRequest } from '@chiptrail/domain';
 import { PayloadTooLargeError } from '@chiptrail/http';
 import type { Clock } from '@chiptrail/runtime';
 import type { ImportPolicyEvents, ImportRequest } from './import-policy-events.handler';
@@ -74,7 +74,9 @@ export async function importNdjson(
       lineNumber += 1;
       if (line.trim() === '') continue;
       try {
-        batch.push(parseRecordEventRequest(JSON.parse(line), clock.now()));
+        const value: unknown = JSON.parse(line);
+        assertStorableText(value);
+        batch.push(parseRecordEventRequest(value, clock.now()));
         batchLines.push(lineNumber);
       } catch (error) {
         await writing;

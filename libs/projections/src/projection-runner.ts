@@ -105,8 +105,12 @@ export class ProjectionRunner {
         }
         if (this.stopped || lost) continue;
         this.state.role = 'leader';
-        client.on('notification', () => this.wake());
+        const follows = this.projection.follows;
+        client.on('notification', (message) => {
+          if (message.channel === EVENTS_CHANNEL || message.payload === follows) this.wake();
+        });
         await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+        if (follows) await client.query(`LISTEN ${PROJECTIONS_CHANNEL}`);
         await ensureCheckpoint(this.db, this.projection.name);
         this.options.logger.info(`projection ${this.projection.name}: leading`, 'ProjectionRunner');
         let failureBackoff = 250;
@@ -206,8 +210,8 @@ export async function readCheckpoint(
  */
 export async function applyBatch(tx: Sql, store: EventStore, projection: Projection, batchSize: number): Promise<number> {
   const checkpoint = await readCheckpoint(tx, projection.name, true);
-  const limit = projection.until ? await projection.until(tx) : null;
-  const read = await store.readAll(checkpoint, batchSize, tx);
+  const limit = projection.follows ? await readCheckpoint(tx, projection.follows) : null;
+  const read = await store.readWholeTransactions(checkpoint, batchSize, tx);
   const events = limit ? read.filter((event) => !isAfter({ txid: event.transactionId, position: event.position }, limit)) : read;
   if (events.length === 0) return 0;
   await projection.apply(events, tx);

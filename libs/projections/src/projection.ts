@@ -1,5 +1,5 @@
 import type { Sql } from '@chiptrail/db';
-import type { Checkpoint, StoredEvent } from '@chiptrail/event-store';
+import type { StoredEvent } from '@chiptrail/event-store';
 
 /**
  * A named read model fed from the global log. `apply` gets each batch inside the transaction that also moves the
@@ -14,7 +14,7 @@ export interface Projection {
   readonly batchSize?: number;
   /** False for processors of the log that act on the world (the alert dispatcher): replaying them is not a rebuild. */
   readonly rebuildable?: boolean;
-  /** How far it may read: a projection that builds on another one waits for it (null: no limit). */
-  until?(tx: Sql): Promise<Checkpoint | null>;
+  /** The projection this one builds on: it reads no further than that one's checkpoint and wakes when it moves. */
+  readonly follows?: string;
   apply(events: readonly StoredEvent[], tx: Sql): Promise<void>;
 }

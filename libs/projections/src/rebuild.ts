@@ -46,7 +46,7 @@ export async function rebuildProjection(
 
   const replay = async (tx: Sql, limit: number): Promise<number> => {
     await tx.query(`SELECT set_config('search_path', $1, true)`, [`${schema}, ${liveSchema}`]);
-    const events = await store.readAll(checkpoint, limit, tx);
+    const events = await store.readWholeTransactions(checkpoint, limit, tx);
     if (events.length === 0) return 0;
     await projection.apply(events, tx);
     const last = events[events.length - 1]!;
@@ -70,7 +70,7 @@ export async function rebuildProjection(
   for (;;) {
     const applied = await db.transaction((tx) => replay(tx, batch));
     report();
-    if (applied < batch) break;
+    if (applied === 0) break;
   }
 
   await db.transaction(async (tx) => {

@@ -50,6 +50,8 @@ const SECRET_PATTERNS: readonly RegExp[] = [
   /("?(?:password|secret|token|apiKey|api_key)"?\s*[:=]\s*)"[^"]*"/gi,
   /(postgres(?:ql)?:\/\/[^:/\s]+:)[^@\s]+@/gi,
   /(redis:\/\/[^:/\s]*:)[^@\s]+@/gi,
+  // Link tokens in query strings (confirm, unsubscribe) and anything else named like a credential.
+  /([?&](?:token|key|secret|password|signature|api_key)=)[^&\s"]+/gi,
 ];
 
 export function redact(text: string): string {

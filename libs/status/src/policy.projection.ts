@@ -185,6 +185,8 @@ class PolicyWork {
   private readonly closedIntervals: IntervalRow[] = [];
   private readonly registryChanges = new Map<string, RegistryRow | null>();
   private readonly statusChanges = new Map<string, StatusChangeRow>();
+  /** Chips whose registration this batch has applied, with their vendor. */
+  private readonly registeredInBatch = new Map<string, string>();
 
   private constructor(
     private readonly tx: Sql,
@@ -290,6 +292,7 @@ class PolicyWork {
     const fact = applyCorrections(logged, []);
     const row: FactRow = { ...fact, ...indexKeys(fact), knownFrom: known, knownTo: null, fresh: true };
     if (row.entityKey) await this.loadEntity(row.entityKey);
+    if (type === 'ChipRegistered' && row.chip) this.registeredInBatch.set(row.chip, String(row.data.vendor ?? ''));
     this.facts.set(row.eventId, row);
     this.newFacts.push(row);
     await this.touchChips(row, affected);
@@ -352,19 +355,27 @@ class PolicyWork {
     const related = fact.entityKey ? await this.entityFacts(fact.entityKey) : [fact];
     for (const member of [...related, fact]) {
       if (member.chip) affected.add(member.chip);
-      for (const chip of member.chips) if (this.registry.has(chip) || this.registryChanges.get(chip)) affected.add(chip);
+      for (const chip of member.chips) if (this.isRegistered(chip)) affected.add(chip);
       if (member.bandScoped) for (const chip of this.allChips()) affected.add(chip);
       if (member.companies.length > 0) {
         for (const chip of this.allChips()) {
-          const vendor = this.registryRow(chip)?.vendor.trim().toLowerCase();
+          const vendor = (this.registryRow(chip)?.vendor ?? this.registeredInBatch.get(chip))?.trim().toLowerCase();
           if (vendor && member.companies.includes(vendor)) affected.add(chip);
         }
       }
     }
   }
 
+  /**
+   * Registered before this event: in the table, or earlier in this batch (the registry row itself is only written
+   * when the append is recomputed). Whether an append is split across batches must not change what it is said to cause.
+   */
+  private isRegistered(chip: string): boolean {
+    return this.registryChanges.has(chip) ? this.registryChanges.get(chip) !== null : this.registry.has(chip) || this.registeredInBatch.has(chip);
+  }
+
   private allChips(): string[] {
-    const chips = new Set(this.registry.keys());
+    const chips = new Set([...this.registry.keys(), ...this.registeredInBatch.keys()]);
     for (const [chip, row] of this.registryChanges) {
       if (row) chips.add(chip);
       else chips.delete(chip);
@@ -727,7 +738,9 @@ class PolicyWork {
          SELECT chip, destination, known_at, caused_by, before, after FROM jsonb_to_recordset($1::jsonb) AS r(
            chip text, destination text, known_at timestamptz, caused_by uuid[], before jsonb, after jsonb)
          ON CONFLICT (chip, destination, known_at) DO UPDATE SET after = EXCLUDED.after,
-           caused_by = ARRAY(SELECT DISTINCT unnest(status_changes.caused_by || EXCLUDED.caused_by))`,
+           -- First-seen order, as if the append had not been split across batches: a rebuild must match.
+           caused_by = ARRAY(SELECT id FROM unnest(status_changes.caused_by || EXCLUDED.caused_by) WITH ORDINALITY AS c(id, n)
+                             GROUP BY id ORDER BY min(n))`,
         [...this.statusChanges.values()].map((c) => ({
           chip: c.chip,
           destination: c.destination,
