@@ -2,9 +2,12 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
-/** Where the suite's figures collect during one run (the global setup empties it, the teardown prints it). */
+/**
+ * Where the suite's figures collect during one run (the global setup empties it, the teardown prints it). The suite
+ * runs in band, so setup, tests and teardown share this process id.
+ */
 export function figuresFile(): string {
-  return path.join(tmpdir(), `chiptrail-fault-figures-${process.env.CHIPTRAIL_FAULT_RUN ?? 'local'}.jsonl`);
+  return path.join(tmpdir(), `chiptrail-fault-figures-${process.pid}.jsonl`);
 }
 
 /** Records what a scenario did: operations, faults injected, requests fuzzed, events lost. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
+import { environment } from '@chiptrail/config';
 import { Database } from '@chiptrail/db';
 import { readJson, startTestApp, type TestApp } from '@chiptrail/testing';
 import { recordFigures } from './figures';
@@ -9,7 +10,7 @@ import { recordFigures } from './figures';
  * mutated, or plain garbage, with hostile strings everywhere. No answer may be a 5xx, every refusal is a problem
  * document, and a refused request leaves every table exactly as it was.
  */
-const TOTAL_REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 10_000);
+const TOTAL_REQUESTS = Number(environment().FUZZ_REQUESTS ?? 10_000);
 
 type Schema = {
   type?: string;
@@ -81,7 +82,7 @@ function fromSchema(schema: Schema | undefined, depth = 0): fc.Arbitrary<unknown
     const options = schema.oneOf ?? schema.anyOf;
     if (options && options.length > 0) return fc.oneof(...options.map((option) => fromSchema(option, depth + 1)));
     if (schema.allOf && schema.allOf.length > 0) return fromSchema(schema.allOf[0], depth + 1);
-    switch (schema.type) {
+    switch (schema.type ?? 'any') {
       case 'string':
         if (schema.format === 'uuid') return fc.uuid();
         if (schema.format === 'date-time') return fc.date({ noInvalidDate: true }).map((d) => d.toISOString());

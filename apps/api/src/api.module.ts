@@ -20,7 +20,7 @@ export class ApiModule {
       imports: [RuntimeModule.register(runtime), AuthModule, PolicyModule, StatusModule, FeedsModule, AlertsModule],
       controllers: [HealthController, MetricsController, IntegrityController],
       providers: [
-        { provide: HealthCheck, useFactory: () => new HealthCheck(runtime.db, runtime.queues, runtime.clock) },
+        { provide: HealthCheck, useFactory: () => new HealthCheck(runtime.db, runtime.queues, runtime.clock, runtime.config.projectionStallSeconds * 1000) },
         { provide: APP_FILTER, useFactory: () => new ProblemDetailsFilter(runtime.logger) },
       ],
     };

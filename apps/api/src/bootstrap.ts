@@ -76,6 +76,16 @@ export async function createApiApp(runtime: Runtime): Promise<NestFastifyApplica
       }
     }),
   );
+  // Forms: the POSTed confirmation and one-click unsubscribe (RFC 8058) come as application/x-www-form-urlencoded.
+  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    const value = Object.fromEntries(new URLSearchParams(body as string));
+    try {
+      assertStorableText(value);
+      done(null, value);
+    } catch (refusal) {
+      done(refusal as Error, undefined);
+    }
+  });
   // Nor in the URL: a NUL in a path segment or query value is refused before any handler sees it.
   fastify.addHook('onRequest', async (request, reply) => {
     if (/%00/i.test(request.url)) {

@@ -33,6 +33,8 @@ export interface AppConfig {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly databasePoolSize: number;
   readonly projectionPollMs: number;
+  /** A projection with events to read that has not moved for this long is reported stalled (/health, /metrics). */
+  readonly projectionStallSeconds: number;
   readonly adminEmail: string;
   readonly adminPassword: string | undefined;
   readonly tokenSecret: string | undefined;
@@ -78,6 +80,7 @@ export function loadConfig(env: Env = environment()): AppConfig {
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 200),
     projectionPollMs: integer(env, 'PROJECTION_POLL_MS', 1000, 10, 60_000),
+    projectionStallSeconds: integer(env, 'PROJECTION_STALL_SECONDS', 30, 1, 86_400),
     adminEmail: email(env, 'ADMIN_EMAIL') ?? 'admin@chiptrail.local',
     adminPassword: password(env, 'ADMIN_PASSWORD'),
     tokenSecret: secret(env, 'TOKEN_SECRET'),

@@ -21,8 +21,6 @@ export interface HealthReport {
   readonly down: readonly string[];
 }
 
-/** A projection is stalled when it has events to read but has not moved for this long. */
-const STALLED_AFTER_MS = 30_000;
 const LAG_COUNT_CAP = 100_000;
 
 export class HealthCheck {
@@ -30,6 +28,8 @@ export class HealthCheck {
     private readonly db: Database,
     private readonly queues: QueueBackend,
     private readonly clock: Clock,
+    /** A projection is stalled when it has events to read but has not moved for this long. */
+    private readonly stalledAfterMs = 30_000,
   ) {}
 
   async run(): Promise<HealthReport> {
@@ -83,7 +83,7 @@ export class HealthCheck {
         position: Number(row.position),
         lag,
         updatedAt: row.updated_at.toISOString(),
-        stalled: lag > 0 && now - row.updated_at.getTime() > STALLED_AFTER_MS,
+        stalled: lag > 0 && now - row.updated_at.getTime() > this.stalledAfterMs,
       };
     });
   }
