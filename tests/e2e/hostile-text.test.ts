@@ -52,6 +52,18 @@ describe('hostile text is stored exactly and rendered inert', () => {
     expect((search.items as unknown[]).length).toBeGreaterThanOrEqual(1);
   });
 
+  it('deeply nested JSON and oversized bodies are refused with problem documents, storing nothing', async () => {
+    const deep = `{"type":"ControlImposed","data":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)},"effectiveAt":"2025-01-01","source":{"url":"https://example.gov","title":"t","publishedAt":"2025-01-01"}}`;
+    const nested = await app.call('curator', 'POST', '/api/v1/events', deep);
+    expect(nested.status).toBe(400);
+    expect(await readJson(nested)).toMatchObject({ status: 400, code: expect.any(String), detail: expect.any(String) });
+    const big = await app.call('curator', 'POST', '/api/v1/events', { type: 'ControlImposed', data: { title: 'x'.repeat(2 * 1024 * 1024) }, effectiveAt: '2025-01-01', source });
+    expect(big.status).toBe(413);
+    expect(await readJson(big)).toMatchObject({ code: 'body_too_large' });
+    const { rows } = await app.runtime.db.query<{ n: string }>(`SELECT count(*) AS n FROM events`);
+    expect(Number(rows[0]!.n)).toBe(2);
+  });
+
   it('the Atom feed escapes markup and stays well-formed', async () => {
     const response = await app.call('viewer', 'GET', '/api/v1/feed.atom');
     expect(response.status).toBe(200);

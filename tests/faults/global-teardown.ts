@@ -7,7 +7,7 @@ export default function teardown(): void {
   const lines = ['', 'Fault, abuse and security figures', '================================='];
   for (const { scenario, figures } of all) {
     lines.push(`${scenario}:`);
-    for (const [name, value] of Object.entries(figures)) lines.push(`  ${name.padEnd(44)} ${value.toLocaleString('en-US')}`);
+    for (const [name, value] of Object.entries(figures)) lines.push(`  ${name.padEnd(50)} ${value.toLocaleString('en-US')}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   rmSync(figuresFile(), { force: true });

@@ -171,10 +171,28 @@ function indexKeys(fact: Fact): Pick<FactRow, 'entityKey' | 'chip' | 'chips' | '
 
 const FLUSH_CHUNK = 5000;
 
+function addTo<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
+  const members = index.get(key);
+  if (members) members.add(value);
+  else index.set(key, new Set([value]));
+}
+
 class PolicyWork {
   private readonly facts = new Map<string, FactRow>();
+  // Indexes over `facts` and the rows written at flush: a batch may hold a whole import, and scanning every fact
+  // per event would make it quadratic.
+  private readonly factsByEntity = new Map<string, Map<string, FactRow>>();
+  private readonly registrations = new Map<string, FactRow>();
+  private readonly factsByChip = new Map<string, Set<FactRow>>();
+  private readonly factsByCompany = new Map<string, Set<FactRow>>();
+  private readonly bandScopedFacts = new Set<FactRow>();
+  /** Insertion order of `facts`, which the status computation sees facts in. */
+  private readonly order = new Map<FactRow, number>();
+  private sequence = 0;
   private readonly closedFacts: FactRow[] = [];
+  private readonly closedKeys = new Set<string>();
   private readonly newFacts: FactRow[] = [];
+  private readonly newFactIds = new Set<string>();
   private readonly loadedChips = new Set<string>();
   private readonly loadedEntities = new Set<string>();
   private bandScopedLoaded = false;
@@ -293,8 +311,7 @@ class PolicyWork {
     const row: FactRow = { ...fact, ...indexKeys(fact), knownFrom: known, knownTo: null, fresh: true };
     if (row.entityKey) await this.loadEntity(row.entityKey);
     if (type === 'ChipRegistered' && row.chip) this.registeredInBatch.set(row.chip, String(row.data.vendor ?? ''));
-    this.facts.set(row.eventId, row);
-    this.newFacts.push(row);
+    this.addNewFact(row);
     await this.touchChips(row, affected);
   }
 
@@ -335,19 +352,66 @@ class PolicyWork {
     await this.touchChips(current, affected);
     this.closeFact(current, known);
     const row: FactRow = { ...revised, ...indexKeys(revised), knownFrom: known, knownTo: null, fresh: true };
-    this.facts.set(row.eventId, row);
-    this.newFacts.push(row);
+    this.addNewFact(row);
     await this.touchChips(row, affected);
   }
 
+  private putFact(row: FactRow): void {
+    const previous = this.facts.get(row.eventId);
+    if (previous) this.dropFact(previous);
+    this.facts.set(row.eventId, row);
+    if (row.entityKey) {
+      const members = this.factsByEntity.get(row.entityKey) ?? new Map<string, FactRow>();
+      members.set(row.eventId, row);
+      this.factsByEntity.set(row.entityKey, members);
+    }
+    if (row.type === 'ChipRegistered' && row.chip) this.registrations.set(row.chip, row);
+    for (const chip of row.chips) addTo(this.factsByChip, chip, row);
+    for (const company of row.companies) addTo(this.factsByCompany, company, row);
+    if (row.bandScoped) this.bandScopedFacts.add(row);
+    this.order.set(row, (this.sequence += 1));
+  }
+
+  private dropFact(row: FactRow): void {
+    if (this.facts.get(row.eventId) !== row) return;
+    this.facts.delete(row.eventId);
+    if (row.entityKey) this.factsByEntity.get(row.entityKey)?.delete(row.eventId);
+    if (row.chip && this.registrations.get(row.chip) === row) this.registrations.delete(row.chip);
+    for (const chip of row.chips) this.factsByChip.get(chip)?.delete(row);
+    for (const company of row.companies) this.factsByCompany.get(company)?.delete(row);
+    this.bandScopedFacts.delete(row);
+    this.order.delete(row);
+  }
+
+  /**
+   * Every fact that may concern the chip (its own, those naming it, band-wide ones, those about its vendor) and the
+   * rest of their entities, in `facts` order: what factsForChip would pick out of all of them, found by index.
+   */
+  private candidatesFor(chip: string): FactRow[] {
+    const vendor = String(this.registrations.get(chip)?.data.vendor ?? '').trim().toLowerCase();
+    const direct = [...(this.factsByChip.get(chip) ?? []), ...this.bandScopedFacts, ...((vendor && this.factsByCompany.get(vendor)) || [])];
+    const result = new Set<FactRow>(direct);
+    for (const fact of direct) {
+      if (fact.entityKey) for (const member of this.factsByEntity.get(fact.entityKey)?.values() ?? []) result.add(member);
+    }
+    return [...result].sort((a, b) => (this.order.get(a) ?? 0) - (this.order.get(b) ?? 0));
+  }
+
+  private addNewFact(row: FactRow): void {
+    this.putFact(row);
+    this.newFacts.push(row);
+    this.newFactIds.add(row.eventId);
+  }
+
   private closeFact(fact: FactRow, known: Date): void {
-    this.facts.delete(fact.eventId);
+    this.dropFact(fact);
     if (fact.fresh) {
       fact.knownTo = known;
       return;
     }
     fact.knownTo = known;
     this.closedFacts.push(fact);
+    this.closedKeys.add(`${fact.eventId}|${fact.knownFrom.getTime()}`);
   }
 
   /** Adds to `affected` every registered chip the fact's entity concerns (all chips for band-scoped measures). */
@@ -389,7 +453,7 @@ class PolicyWork {
 
   private async recompute(chip: string, known: Date, causedBy: readonly string[]): Promise<void> {
     await this.loadChip(chip);
-    const selected = factsForChip([...this.facts.values()], chip);
+    const selected = factsForChip(this.candidatesFor(chip), chip);
     const current = this.intervals.get(chip) ?? [];
     const byDestination = new Map<string, IntervalRow[]>();
     for (const row of current) byDestination.set(row.destination, [...(byDestination.get(row.destination) ?? []), row]);
@@ -523,7 +587,7 @@ class PolicyWork {
 
   private async entityFacts(entityKey: string): Promise<FactRow[]> {
     await this.loadEntity(entityKey);
-    return [...this.facts.values()].filter((fact) => fact.entityKey === entityKey);
+    return [...(this.factsByEntity.get(entityKey)?.values() ?? [])];
   }
 
   private async loadEntity(entityKey: string): Promise<void> {
@@ -540,7 +604,7 @@ class PolicyWork {
   private async loadChip(chip: string): Promise<void> {
     if (this.loadedChips.has(chip)) return;
     this.loadedChips.add(chip);
-    const registration = [...this.facts.values()].find((fact) => fact.type === 'ChipRegistered' && fact.chip === chip);
+    const registration = this.registrations.get(chip);
     const vendor = String(registration?.data.vendor ?? this.registryRow(chip)?.vendor ?? '').trim().toLowerCase();
     const [facts, intervals] = await Promise.all([
       this.tx.query<FactDbRow>(
@@ -580,9 +644,9 @@ class PolicyWork {
   private remember(rows: readonly FactRow[]): void {
     for (const row of rows) {
       if (this.facts.has(row.eventId)) continue;
-      if (this.closedFacts.some((closed) => closed.eventId === row.eventId && closed.knownFrom.getTime() === row.knownFrom.getTime())) continue;
-      if (this.newFacts.some((fresh) => fresh.eventId === row.eventId)) continue;
-      this.facts.set(row.eventId, row);
+      if (this.closedKeys.has(`${row.eventId}|${row.knownFrom.getTime()}`)) continue;
+      if (this.newFactIds.has(row.eventId)) continue;
+      this.putFact(row);
     }
   }
 
