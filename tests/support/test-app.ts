@@ -97,10 +97,20 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     runners,
     namespace,
     async settle() {
+      // Until every projection has read every event committed so far. Reading stops at the oldest transaction still
+      // open anywhere on the server (another test's, another database's): wait for it rather than stop short.
+      const deadline = Date.now() + 30_000;
       for (;;) {
         let applied = 0;
         for (const runner of runners) applied += await runner.catchUp();
-        if (applied === 0) break;
+        if (applied > 0) continue;
+        const { rows } = await runtime.db.query<{ behind: boolean }>(
+          `SELECT EXISTS (SELECT 1 FROM projection_checkpoints c JOIN events e
+                            ON (e.transaction_id, e.global_position) > (c.last_txid, c.last_position)) AS behind`,
+        );
+        if (!rows[0]?.behind) break;
+        if (Date.now() > deadline) throw new Error('projections did not catch up within 30 s');
+        await new Promise((resolve) => setTimeout(resolve, 20));
       }
       // The api's status cache hears of projection commits by NOTIFY: wait until it has heard of these.
       await app.get(StatusCache).barrier();

@@ -1,3 +1,4 @@
+import { UnavailableError } from '@chiptrail/http';
 import type { QueueBackend } from '@chiptrail/queue';
 import type { Clock } from '@chiptrail/runtime';
 
@@ -24,18 +25,18 @@ export class DeliveryQueue {
     const jobId = `${deliveryId}-${attempt}`;
     if (delayMs <= 0) {
       // "Now" must mean now even if this attempt's job already waits (delayed) or has run (retry, recover, sweep).
-      const existing = await queue.getJob(jobId);
+      const existing = await answered(queue.getJob(jobId));
       if (existing) {
-        const state = await existing.getState();
+        const state = await answered(existing.getState());
         if (state === 'delayed') {
-          await existing.promote();
+          await answered(existing.promote());
           return;
         }
-        if (state === 'completed' || state === 'failed') await existing.remove();
+        if (state === 'completed' || state === 'failed') await answered(existing.remove());
         else return;
       }
     }
-    await queue.add('deliver', { deliveryId, attempt }, jobOptions(jobId, delayMs));
+    await answered(queue.add('deliver', { deliveryId, attempt }, jobOptions(jobId, delayMs)));
   }
 
   /**
@@ -45,8 +46,10 @@ export class DeliveryQueue {
   async enqueueFirstAttempts(deliveryIds: readonly string[]): Promise<void> {
     const queue = this.queues.queue<DeliveryJob>(DELIVERIES_QUEUE);
     for (let start = 0; start < deliveryIds.length; start += BULK) {
-      await queue.addBulk(
-        deliveryIds.slice(start, start + BULK).map((deliveryId) => ({ name: 'deliver', data: { deliveryId, attempt: 1 }, opts: jobOptions(`${deliveryId}-1`, 0) })),
+      await answered(
+        queue.addBulk(
+          deliveryIds.slice(start, start + BULK).map((deliveryId) => ({ name: 'deliver', data: { deliveryId, attempt: 1 }, opts: jobOptions(`${deliveryId}-1`, 0) })),
+        ),
       );
     }
   }
@@ -68,4 +71,25 @@ function jobOptions(jobId: string, delayMs: number) {
     removeOnComplete: 1000,
     removeOnFail: 5000,
   };
+}
+
+const QUEUE_ANSWER_MS = 5000;
+
+/**
+ * A queue that is away does not answer (its client waits to reconnect): give up after a while, so a dispatch batch
+ * rolls back and is retried, and a request fails with 503, instead of both hanging. A command that still goes
+ * through later only adds a job whose id and row are the same as the retry's.
+ */
+async function answered<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new UnavailableError('queue_unavailable', `The job queue did not answer within ${QUEUE_ANSWER_MS / 1000} s.`)), QUEUE_ANSWER_MS);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

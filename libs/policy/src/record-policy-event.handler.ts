@@ -60,6 +60,12 @@ export class RecordPolicyEvent {
       try {
         return await this.attempt(request, type, provenance);
       } catch (error) {
+        // The twin may have committed between our id check and our decision, which then refuses it as already
+        // done (a control imposed twice): with an id, that is the twin's answer, not a refusal.
+        if (request.id && !(error instanceof StreamVersionConflictError)) {
+          const existing = await this.store.getEvent(request.id);
+          if (existing) return this.replay(existing, type, request.command);
+        }
         if (!(error instanceof StreamVersionConflictError) || attempt >= MAX_ATTEMPTS) throw error;
       }
     }

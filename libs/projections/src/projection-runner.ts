@@ -123,7 +123,8 @@ export class ProjectionRunner {
             this.state.lastError = (error as Error).message;
             this.options.logger.warn(`projection ${this.projection.name}: batch failed: ${(error as Error).message}`, 'ProjectionRunner');
             await this.sleep(failureBackoff);
-            failureBackoff = Math.min(failureBackoff * 2, 30_000);
+            // Capped low: the usual cause (the queue or the database away) ends, and alerts should follow soon after.
+            failureBackoff = Math.min(failureBackoff * 2, 5_000);
           }
         }
         backoff = 250;
