@@ -5,9 +5,9 @@ import helmet from '@fastify/helmet';
 import type { Runtime } from '@chiptrail/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { clientErrorResponse, sendProblem, toProblem } from '@chiptrail/http';
-import { ValidationError, assertStorableText } from '@chiptrail/domain';
 import { ApiModule } from './api.module';
 import { mountAdminUi } from './admin/admin-ui';
+import { registerBodyParsers } from './body-parsers';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -62,42 +62,7 @@ export async function createApiApp(runtime: Runtime): Promise<NestFastifyApplica
       runtime.logger.debug(`${request.method} ${request.url} → ${reply.statusCode} in ${reply.elapsedTime.toFixed(1)} ms`, 'Http');
     });
   }
-  // JSON as Fastify parses it (prototype poisoning refused), and no text PostgreSQL could not store as written.
-  const parseJson = fastify.getDefaultJsonParser('error', 'error');
-  fastify.removeContentTypeParser('application/json');
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
-    parseJson(request, body as string, (error, value) => {
-      if (error) return done(error, undefined);
-      try {
-        assertStorableText(value);
-        return done(null, value);
-      } catch (refusal) {
-        return done(refusal as Error, undefined);
-      }
-    }),
-  );
-  // Forms: the POSTed confirmation and one-click unsubscribe (RFC 8058) come as application/x-www-form-urlencoded.
-  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
-    const value = Object.fromEntries(new URLSearchParams(body as string));
-    try {
-      assertStorableText(value);
-      done(null, value);
-    } catch (refusal) {
-      done(refusal as Error, undefined);
-    }
-  });
-  // Nor in the URL: a NUL in a path segment or query value is refused before any handler sees it.
-  fastify.addHook('onRequest', async (request, reply) => {
-    if (/%00/i.test(request.url)) {
-      sendProblem(reply, toProblem(new ValidationError('invalid_text', 'The URL may not contain the NUL character (%00).'), request.url.split('?')[0], runtime.logger));
-      return reply;
-    }
-    return undefined;
-  });
-  // Bodies are JSON only: anything else is answered 415 rather than parsed as a string.
-  fastify.removeContentTypeParser('text/plain');
-  // NDJSON imports are streamed, never buffered: the handler reads them line by line with its own limits.
-  fastify.addContentTypeParser('application/x-ndjson', (_request, payload, done) => done(null, payload));
+  registerBodyParsers(fastify, runtime);
   await mountAdminUi(app, runtime);
 
   const document = SwaggerModule.createDocument(
