@@ -6,7 +6,6 @@ import {
   summarizeStatusChange,
   type AlertSubject,
   type StatusChangeSummary,
-  type SubscriptionFilters,
   type TimelineStretch,
 } from '@chiptrail/domain';
 import type { Sql } from '@chiptrail/db';
@@ -15,17 +14,10 @@ import type { Projection } from '@chiptrail/projections';
 import { deterministicUuid } from '@chiptrail/runtime';
 import type { DeliveryQueue } from './delivery-queue';
 import type { AlertPayload } from './render';
+import type { SubscriptionRow as StoredSubscription } from './subscriptions.service';
 
-interface SubscriptionRow {
-  id: string;
-  owner: string;
-  channel: 'email' | 'webhook';
-  target: string;
-  filters: SubscriptionFilters;
-  mode: 'immediate' | 'daily';
-  created_at: Date;
-  confirmed_at: Date | null;
-}
+/** The columns of an active subscription the dispatcher reads. */
+type SubscriptionRow = Pick<StoredSubscription, 'id' | 'owner' | 'channel' | 'target' | 'filters' | 'mode' | 'created_at' | 'confirmed_at'>;
 
 interface NewDelivery {
   readonly id: string;

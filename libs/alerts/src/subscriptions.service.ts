@@ -38,7 +38,7 @@ export const createSubscriptionBody = z
 
 export const recoverBody = z.object({ since: instantText }).strict();
 
-interface SubscriptionRow {
+export interface SubscriptionRow {
   id: string;
   owner: string;
   channel: 'email' | 'webhook';
