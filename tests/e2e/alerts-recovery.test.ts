@@ -11,6 +11,7 @@ import {
   startTestApp,
   type FixtureServer,
   type Spawned,
+  until,
 } from '@chiptrail/testing';
 import { workerParts } from '../../apps/worker/src/worker-parts';
 
@@ -18,15 +19,6 @@ import { workerParts } from '../../apps/worker/src/worker-parts';
 const root = path.resolve(__dirname, '../..');
 const source = { url: 'https://example.gov/rule', title: 'Rule', publishedAt: '2025-01-01' };
 
-async function until<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 let receiver: FixtureServer;
 beforeAll(async () => {

@@ -10,6 +10,7 @@ import {
   type FixtureServer,
   type SmtpCapture,
   type TestApp,
+  until,
 } from '@chiptrail/testing';
 
 /**
@@ -68,15 +69,6 @@ async function post(app: TestApp, body: unknown) {
   return readJson(response);
 }
 
-async function until<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 function captured(route: string) {
   return receiver.requests.filter((request) => request.path === route);

@@ -4,6 +4,7 @@ import { environment } from '@chiptrail/config';
 import { Database } from '@chiptrail/db';
 import { readJson, startTestApp, type TestApp } from '@chiptrail/testing';
 import { recordFigures } from './figures';
+import { tableDigests } from './support';
 
 /**
  * Property-based fuzzing of every operation in the OpenAPI document: requests shaped by each operation's schema,
@@ -167,12 +168,8 @@ describe('fuzzing every endpoint from the OpenAPI document', () => {
     await app?.close();
   });
 
-  /** One digest of every table's content (rate-limit counters aside: counting refused sign-ins is their job). */
-  async function fingerprint(): Promise<Record<string, string>> {
-    const sql = tables.map((table) => `SELECT '${table}' AS t, md5(coalesce(string_agg(md5(x::text), '' ORDER BY md5(x::text)), '')) AS h FROM "${table}" x`).join(' UNION ALL ');
-    const { rows } = await owner.query<{ t: string; h: string }>(sql);
-    return Object.fromEntries(rows.map((row) => [row.t, row.h]));
-  }
+  /** Every table's content (rate-limit counters aside: counting refused sign-ins is their job). */
+  const fingerprint = () => tableDigests(owner, tables);
 
   it(`${TOTAL_REQUESTS.toLocaleString('en-US')} generated requests: no 5xx, every refusal a problem document, no stored change from any refusal`, async () => {
     const document = (await readJson(await app.call('anonymous', 'GET', '/api/docs/openapi.json'))) as { paths: Record<string, Record<string, Operation>> };

@@ -5,7 +5,9 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { environment } from '@chiptrail/config';
 import { Database, createScratchDatabase, type ScratchDatabase } from '@chiptrail/db';
-import { freePort, spawnProcess, startRedisProcess, waitForHttp, type RedisProcess, type Spawned } from '@chiptrail/testing';
+import { freePort, spawnProcess, startRedisProcess, until, waitForHttp, type RedisProcess, type Spawned } from '@chiptrail/testing';
+
+export { until } from '@chiptrail/testing';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const ADMIN = { email: 'admin@faults.test', password: 'fault-suite admin password' };
@@ -15,15 +17,6 @@ export function buildOnce(): void {
   execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.js'), '--if-needed'], { cwd: ROOT, stdio: 'inherit' });
 }
 
-export async function until<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 export interface PostgresProcess {
   readonly port: number;
@@ -199,8 +192,11 @@ export async function startProduct(options: { redis?: boolean; worker?: boolean;
   return product;
 }
 
-/** Digest of a table's whole content, independent of row order. */
-export async function tableDigest(db: Database, table: string): Promise<string> {
-  const { rows } = await db.query<{ h: string }>(`SELECT md5(coalesce(string_agg(md5(x::text), '' ORDER BY md5(x::text)), '')) AS h FROM ${table} x`);
-  return rows[0]!.h;
+/** A digest of each table's whole content, independent of row order, in one query. */
+export async function tableDigests(db: Database, tables: readonly string[]): Promise<Record<string, string>> {
+  const sql = tables
+    .map((table) => `SELECT '${table}' AS t, md5(coalesce(string_agg(md5(x::text), '' ORDER BY md5(x::text)), '')) AS h FROM "${table}" x`)
+    .join(' UNION ALL ');
+  const { rows } = await db.query<{ t: string; h: string }>(sql);
+  return Object.fromEntries(rows.map((row) => [row.t, row.h]));
 }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { spawnProcess, startFixtureServer, type FixtureServer } from '@chiptrail/testing';
 import { environment } from '@chiptrail/config';
 import { recordFigures } from './figures';
-import { ROOT, SOURCE, buildOnce, startProduct, tableDigest, until, type Product } from './support';
+import { ROOT, SOURCE, buildOnce, startProduct, tableDigests, until, type Product } from './support';
 
 /**
  * kill -9 of the worker while it projects and again while it delivers: after restarts the read models equal a
@@ -101,7 +101,7 @@ it('kill -9 of the worker during projection and during delivery: read models equ
     await until(async () => (await handled('policy')) >= total && (await handled('event_catalog')) >= total, 60_000, 'projections to finish');
     product.worker?.kill('SIGTERM');
     await product.worker?.exited;
-    const live = Object.fromEntries(await Promise.all(READ_MODELS.map(async (table) => [table, await tableDigest(owner, table)] as const)));
+    const live = await tableDigests(owner, READ_MODELS);
     const rowsOf = async () => new Set((await owner.query<{ row: string }>(`SELECT x::text AS row FROM status_changes x`)).rows.map((r) => r.row));
     const liveChanges = await rowsOf();
     const outer = environment();
@@ -110,7 +110,7 @@ it('kill -9 of the worker during projection and during delivery: read models equ
       env: { PATH: outer.PATH, HOME: outer.HOME, DATABASE_URL: product.database.appUrl, MIGRATION_DATABASE_URL: product.database.ownerUrl, LOG_LEVEL: 'warn' },
     });
     expect(await rebuild.exited).toBe(0);
-    const rebuilt = Object.fromEntries(await Promise.all(READ_MODELS.map(async (table) => [table, await tableDigest(owner, table)] as const)));
+    const rebuilt = await tableDigests(owner, READ_MODELS);
     if (rebuilt.status_changes !== live.status_changes) {
       const rebuiltChanges = await rowsOf();
       const onlyLive = [...liveChanges].filter((row) => !rebuiltChanges.has(row)).slice(0, 3);

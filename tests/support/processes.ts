@@ -71,3 +71,14 @@ export async function waitForHttp(
   }
   throw new Error(`${url} did not answer in ${timeoutMs} ms: ${String(lastError)}${output ? `\n--- output ---\n${output()}` : ''}`);
 }
+
+/** Polls `probe` until it gives a truthy value (returned) or the time is up (thrown, naming what was awaited). */
+export async function until<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, what = 'the condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -171,6 +171,10 @@ function indexKeys(fact: Fact): Pick<FactRow, 'entityKey' | 'chip' | 'chips' | '
 
 const FLUSH_CHUNK = 5000;
 
+function registeredVendor(registration: FactRow | undefined): string | undefined {
+  return registration ? String(registration.data.vendor ?? '') : undefined;
+}
+
 function addTo<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
   const members = index.get(key);
   if (members) members.add(value);
@@ -203,8 +207,6 @@ class PolicyWork {
   private readonly closedIntervals: IntervalRow[] = [];
   private readonly registryChanges = new Map<string, RegistryRow | null>();
   private readonly statusChanges = new Map<string, StatusChangeRow>();
-  /** Chips whose registration this batch has applied, with their vendor. */
-  private readonly registeredInBatch = new Map<string, string>();
 
   private constructor(
     private readonly tx: Sql,
@@ -310,7 +312,6 @@ class PolicyWork {
     const fact = applyCorrections(logged, []);
     const row: FactRow = { ...fact, ...indexKeys(fact), knownFrom: known, knownTo: null, fresh: true };
     if (row.entityKey) await this.loadEntity(row.entityKey);
-    if (type === 'ChipRegistered' && row.chip) this.registeredInBatch.set(row.chip, String(row.data.vendor ?? ''));
     this.addNewFact(row);
     await this.touchChips(row, affected);
   }
@@ -388,7 +389,7 @@ class PolicyWork {
    * rest of their entities, in `facts` order: what factsForChip would pick out of all of them, found by index.
    */
   private candidatesFor(chip: string): FactRow[] {
-    const vendor = String(this.registrations.get(chip)?.data.vendor ?? '').trim().toLowerCase();
+    const vendor = (registeredVendor(this.registrations.get(chip)) ?? '').trim().toLowerCase();
     const direct = [...(this.factsByChip.get(chip) ?? []), ...this.bandScopedFacts, ...((vendor && this.factsByCompany.get(vendor)) || [])];
     const result = new Set<FactRow>(direct);
     for (const fact of direct) {
@@ -423,7 +424,7 @@ class PolicyWork {
       if (member.bandScoped) for (const chip of this.allChips()) affected.add(chip);
       if (member.companies.length > 0) {
         for (const chip of this.allChips()) {
-          const vendor = (this.registryRow(chip)?.vendor ?? this.registeredInBatch.get(chip))?.trim().toLowerCase();
+          const vendor = (this.registryRow(chip)?.vendor ?? registeredVendor(this.registrations.get(chip)))?.trim().toLowerCase();
           if (vendor && member.companies.includes(vendor)) affected.add(chip);
         }
       }
@@ -431,15 +432,15 @@ class PolicyWork {
   }
 
   /**
-   * Registered before this event: in the table, or earlier in this batch (the registry row itself is only written
-   * when the append is recomputed). Whether an append is split across batches must not change what it is said to cause.
+   * Registered before this event: in the table, or by a registration fact this batch holds (the registry row itself
+   * is only written when the append is recomputed). Whether an append is split across batches must not change what it is said to cause.
    */
   private isRegistered(chip: string): boolean {
-    return this.registryChanges.has(chip) ? this.registryChanges.get(chip) !== null : this.registry.has(chip) || this.registeredInBatch.has(chip);
+    return this.registryChanges.has(chip) ? this.registryChanges.get(chip) !== null : this.registry.has(chip) || this.registrations.has(chip);
   }
 
   private allChips(): string[] {
-    const chips = new Set([...this.registry.keys(), ...this.registeredInBatch.keys()]);
+    const chips = new Set([...this.registry.keys(), ...this.registrations.keys()]);
     for (const [chip, row] of this.registryChanges) {
       if (row) chips.add(chip);
       else chips.delete(chip);
