@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createScratchDatabase, Database, withDatabase } from '@chiptrail/db';
 import { EventStore, type EventToAppend } from '@chiptrail/event-store';
 import { Clock } from '@chiptrail/runtime';
-import { medianOf, throughput, throughputFigure, type BenchContext, type Figure } from './bench.support';
+import { interleavedMedians, throughput, throughputFigure, type BenchContext, type Figure } from './bench.support';
 
 /** About 1 KB of jsonb, like a real control event with its title and scope. */
 export function sampleData(n: number): Record<string, unknown> {
@@ -35,7 +35,7 @@ const RAW_INSERT = `INSERT INTO raw_events (global_position, event_id, stream_id
  */
 export async function appendFigures(context: BenchContext): Promise<Figure[]> {
   const quick = context.quick;
-  const repetitions = quick ? 3 : 5;
+  const repetitions = quick ? 5 : 7;
   const database = await createScratchDatabase(context.config.adminDatabaseUrl, 'bench_append');
   const emmettName = `${database.name}_emmett`;
   const admin = await Database.connect({ url: context.config.adminDatabaseUrl, poolSize: 1, applicationName: 'bench' });
@@ -95,16 +95,19 @@ export async function appendFigures(context: BenchContext): Promise<Figure[]> {
     for (const writers of [1, 8]) {
       const perWriter = Math.round((quick ? 300 : 1500) / Math.sqrt(writers));
       context.log(`append: 1 event per append, ${writers} writer(s), ${perWriter} appends each`);
-      const rawRate = await medianOf(repetitions, () => raw(writers, perWriter));
-      const ourRate = await medianOf(repetitions, () => ours(writers, perWriter, 1));
-      const emmettRate = await medianOf(repetitions, () => viaEmmett(writers, perWriter, 1));
+      const rates = await interleavedMedians(repetitions, {
+        raw: () => raw(writers, perWriter),
+        ours: () => ours(writers, perWriter, 1),
+        emmett: () => viaEmmett(writers, perWriter, 1),
+      });
+      const [rawRate, ourRate, emmettRate] = [rates.raw, rates.ours, rates.emmett];
       figures.push(throughputFigure(`append 1 event/append, ${writers} writer${writers > 1 ? 's' : ''} vs raw INSERT`, ourRate, 'events/s', 'raw single-row INSERT', rawRate, 0.8));
       figures.push(throughputFigure(`append 1 event/append, ${writers} writer${writers > 1 ? 's' : ''} vs Emmett`, ourRate, 'events/s', 'Emmett appendToStream', emmettRate, 1.2));
     }
     const perWriter = quick ? 60 : 250;
     context.log(`append: 10 events per append, 8 writers, ${perWriter} appends each`);
-    const ourBatches = await medianOf(repetitions, () => ours(8, perWriter, 10));
-    const emmettBatches = await medianOf(repetitions, () => viaEmmett(8, perWriter, 10));
+    const batches = await interleavedMedians(repetitions, { ours: () => ours(8, perWriter, 10), emmett: () => viaEmmett(8, perWriter, 10) });
+    const [ourBatches, emmettBatches] = [batches.ours, batches.emmett];
     figures.push(throughputFigure('append 10 events/append, 8 writers vs Emmett', ourBatches, 'events/s', 'Emmett appendToStream', emmettBatches, 1));
     return figures;
   } finally {

@@ -56,6 +56,28 @@ export async function medianOf(repetitions: number, once: (round: number) => Pro
   return median(values);
 }
 
+/**
+ * Runs each contender `warmup` times unmeasured, then `repetitions` rounds in which every contender runs once (the
+ * order turning each round), and gives each one's median. On a machine whose speed drifts (shared hosts, disks that
+ * flush in bursts), interleaving lets the drift fall on all of them alike instead of on whichever ran last.
+ */
+export async function interleavedMedians<K extends string>(
+  repetitions: number,
+  contenders: Record<K, () => Promise<number>>,
+  warmup = 1,
+): Promise<Record<K, number>> {
+  const names = Object.keys(contenders) as K[];
+  for (let round = 0; round < warmup; round += 1) for (const name of names) await contenders[name]();
+  const values = new Map<K, number[]>(names.map((name) => [name, []]));
+  for (let round = 0; round < repetitions; round += 1) {
+    for (let turn = 0; turn < names.length; turn += 1) {
+      const name = names[(round + turn) % names.length] as K;
+      values.get(name)!.push(await contenders[name]());
+    }
+  }
+  return Object.fromEntries(names.map((name) => [name, median(values.get(name)!)])) as Record<K, number>;
+}
+
 /** `writers` loops in parallel, each doing `perWriter` operations; the operations per second of the whole. */
 export async function throughput(writers: number, perWriter: number, operation: (writer: number, index: number) => Promise<unknown>, itemsPerOperation = 1): Promise<number> {
   const started = process.hrtime.bigint();

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ANY_DESTINATION, isCountry } from './countries';
 import { AUTHORITY, POLICY_EVENT_TYPES, chipSlug, type Condition } from './policy-events';
-import { stableJson, type BasisEvent, type StatusAnswer } from './status';
+import { stableJson, type BasisEvent, type ExportAnswer, type ImportAnswer, type StatusAnswer } from './status';
 
 /**
  * What subscribers are told, and when: pure rules for matching alerts to subscriptions, the retry schedule, the
@@ -84,11 +84,30 @@ export function nextRetryDelay(attemptsMade: number, failure: DeliveryFailure, r
 // ---------------------------------------------------------------------------------------------------------------
 // Status changes.
 
+/**
+ * What an alert uses of an answer: the status, the events it stands on, the band. The policy projection records
+ * only this for each stretch before and after a change (whole answers, with classification details and
+ * investigations, made that table the largest thing it writes).
+ */
+export interface ChangeAnswer {
+  readonly export: Pick<ExportAnswer, 'status' | 'licensePolicy' | 'conditions' | 'basis'>;
+  readonly import: Pick<ImportAnswer, 'status' | 'basis'>;
+  readonly classification: { readonly band: string };
+}
+
+export function changeAnswer(answer: StatusAnswer): ChangeAnswer {
+  return {
+    export: { status: answer.export.status, licensePolicy: answer.export.licensePolicy, conditions: answer.export.conditions, basis: answer.export.basis },
+    import: { status: answer.import.status, basis: answer.import.basis },
+    classification: { band: answer.classification.band },
+  };
+}
+
 /** One stretch of a (chip, destination) timeline, as the policy projection records it before and after a change. */
 export interface TimelineStretch {
   readonly validFrom: string | null;
   readonly validTo: string | null;
-  readonly answer: StatusAnswer;
+  readonly answer: ChangeAnswer;
 }
 
 export interface StatusView {
@@ -110,7 +129,7 @@ export interface StatusChangeSummary {
   readonly band: string;
 }
 
-export function statusView(answer: StatusAnswer): StatusView {
+export function statusView(answer: ChangeAnswer): StatusView {
   return {
     export: { status: answer.export.status, licensePolicy: answer.export.licensePolicy, conditions: answer.export.conditions },
     import: { status: answer.import.status },

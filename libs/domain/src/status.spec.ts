@@ -1,6 +1,7 @@
 import { statusFromLog, type LoggedEvent } from './knowledge';
 import type { EventData, PolicyEventType } from './policy-events';
-import { destinationsNamed, factsForChip, statusTimeline } from './status';
+import fc from 'fast-check';
+import { destinationsNamed, factsForChip, jsonEqual, stableJson, statusTimeline } from './status';
 
 /**
  * Status rules on both time axes. Each test writes a small log (what was recorded when, effective when) and asks
@@ -265,5 +266,49 @@ describe('timelines', () => {
     for (let i = 1; i < timeline.length; i += 1) expect(timeline[i]!.validFrom).toEqual(timeline[i - 1]!.validTo);
     expect(timeline.map((interval) => interval.answer.export.status)).toEqual(['unrestricted', 'license_required', 'license_required', 'licensed']);
     expect(timeline.map((i) => i.answer.export.since)).toEqual([null, '2025-04-09T00:00:00.000Z', '2025-04-09T00:00:00.000Z', '2025-08-08T00:00:00.000Z']);
+  });
+});
+
+describe('stableJson', () => {
+  it('gives equal text for equal values whatever the key order, and different text for different values', () => {
+    const a = { export: { status: 'license_required', basis: [{ eventId: 'x', at: day('2024-01-01') }] }, import: null, n: 1.5 };
+    const b = { n: 1.5, import: null, export: { basis: [{ at: day('2024-01-01'), eventId: 'x' }], status: 'license_required' } };
+    expect(stableJson(a)).toBe(stableJson(b));
+    expect(stableJson({ ...a, n: 2 })).not.toBe(stableJson(a));
+    expect(stableJson({ list: [1, 2] })).not.toBe(stableJson({ list: [2, 1] }));
+  });
+
+  it('is JSON that parses back to the value as JSON.stringify would write it (dates as ISO text, undefined left out)', () => {
+    const value = { z: 'quote " and \\ and \u2028', a: [undefined, Number.NaN, true, { b: undefined, c: 'é' }], d: day('2025-03-04'), e: -0 };
+    expect(JSON.parse(stableJson(value))).toEqual(JSON.parse(JSON.stringify(value)));
+    expect(stableJson(value).indexOf('"a"')).toBeLessThan(stableJson(value).indexOf('"z"'));
+  });
+});
+
+describe('jsonEqual', () => {
+  it('agrees with comparing stableJson texts', () => {
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.constantFrom(null, undefined, true, false, 0, -0, 1.5, Number.NaN, '', 'a', 'b'),
+        fc.date({ min: new Date('2020-01-01'), max: new Date('2020-01-03'), noInvalidDate: true }),
+        fc.array(tie('value'), { maxLength: 3 }),
+        fc.dictionary(fc.constantFrom('a', 'b', 'c'), tie('value'), { maxKeys: 3 }),
+      ),
+    })).value;
+    fc.assert(
+      fc.property(json, json, (a, b) => {
+        expect(jsonEqual(a, b)).toBe(stableJson(a) === stableJson(b));
+        expect(jsonEqual(a, structuredClone(a))).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('treats a date and its ISO text alike, ignores undefined members and key order, and sees nested differences', () => {
+    expect(jsonEqual({ at: day('2024-01-01'), x: undefined, list: [1, { b: 2, a: 1 }] }, { list: [1, { a: 1, b: 2 }], at: '2024-01-01T00:00:00.000Z' })).toBe(true);
+    expect(jsonEqual({ list: [1, { a: 1, b: 2 }] }, { list: [1, { a: 1, b: 3 }] })).toBe(false);
+    expect(jsonEqual({ a: 1 }, { a: 1, b: null })).toBe(false);
+    expect(jsonEqual([1, 2], [2, 1])).toBe(false);
   });
 });

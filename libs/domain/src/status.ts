@@ -166,8 +166,23 @@ function entityKey(fact: Fact): string | undefined {
   }
 }
 
+type Active = { params: Record<string, unknown>; basis: Fact[] };
+
+// A timeline asks every entity about the same instants once per destination: answers are kept per entity (entities
+// are immutable, and dropped with them).
+const activeMemo = new WeakMap<Lifecycle, Map<number, Active | undefined>>();
+
 /** The entity's parameters at `at`: the start's data overlaid by amendments in effect, or undefined if inactive. */
-function activeAt(entity: Lifecycle, at: number): { params: Record<string, unknown>; basis: Fact[] } | undefined {
+function activeAt(entity: Lifecycle, at: number): Active | undefined {
+  let memo = activeMemo.get(entity);
+  if (!memo) activeMemo.set(entity, (memo = new Map()));
+  if (memo.has(at)) return memo.get(at);
+  const state = computeActiveAt(entity, at);
+  memo.set(at, state);
+  return state;
+}
+
+function computeActiveAt(entity: Lifecycle, at: number): Active | undefined {
   if (entity.start.effectiveAt.getTime() > at) return undefined;
   if (entity.end && entity.end.effectiveAt.getTime() <= at) return undefined;
   const applied = entity.amendments.filter((fact) => fact.effectiveAt.getTime() <= at);
@@ -194,9 +209,12 @@ export interface ChipView {
   readonly specs: ChipSpecs | undefined;
 }
 
+const sortedChipFacts = new WeakMap<ChipFacts, Fact[]>();
+
 /** The chip as described at `at` (the latest description in effect, else the earliest one we have). */
 export function chipAt(chipFacts: ChipFacts, at: number): ChipView | undefined {
-  const sorted = [...chipFacts.facts].sort(byEffective);
+  let sorted = sortedChipFacts.get(chipFacts);
+  if (!sorted) sortedChipFacts.set(chipFacts, (sorted = [...chipFacts.facts].sort(byEffective)));
   const registered = sorted.find((fact) => fact.type === 'ChipRegistered');
   if (!registered) return undefined;
   let view: ChipView = {
@@ -428,15 +446,32 @@ function breakpoints(chipFacts: ChipFacts, policy: PolicyFacts): number[] {
 
 type UnsincedAnswer = { classification: Classification; export: Unsinced<ExportAnswer>; import: Unsinced<ImportAnswer>; investigations: InvestigationView[] };
 
-function answerAt(chipFacts: ChipFacts, policy: PolicyFacts, destination: string, at: number): UnsincedAnswer | undefined {
+type ChipMoment = { chip: ChipView; classification: Classification; investigations: InvestigationView[] } | undefined;
+
+// What does not depend on the destination, kept per (chip facts, policy facts) pair across a chip's timelines.
+const momentMemo = new WeakMap<ChipFacts, WeakMap<PolicyFacts, Map<number, ChipMoment>>>();
+
+function chipMoment(chipFacts: ChipFacts, policy: PolicyFacts, at: number): ChipMoment {
+  let byPolicy = momentMemo.get(chipFacts);
+  if (!byPolicy) momentMemo.set(chipFacts, (byPolicy = new WeakMap()));
+  let byTime = byPolicy.get(policy);
+  if (!byTime) byPolicy.set(policy, (byTime = new Map()));
+  if (byTime.has(at)) return byTime.get(at);
   const chip = chipAt(chipFacts, at);
-  if (!chip) return undefined;
-  const classification = classify(chip.specs, chip.datacenter);
+  const moment = chip && { chip, classification: classify(chip.specs, chip.datacenter), investigations: investigationsAt(policy, chip, at) };
+  byTime.set(at, moment);
+  return moment;
+}
+
+function answerAt(chipFacts: ChipFacts, policy: PolicyFacts, destination: string, at: number): UnsincedAnswer | undefined {
+  const moment = chipMoment(chipFacts, policy, at);
+  if (!moment) return undefined;
+  const { chip, classification, investigations } = moment;
   return {
     classification,
     export: exportAt(policy, chip, classification.band, destination, at),
     import: importAt(policy, chip, classification.band, destination, at),
-    investigations: investigationsAt(policy, chip, at),
+    investigations,
   };
 }
 
@@ -453,7 +488,7 @@ export function statusTimeline(chipFacts: ChipFacts, policy: PolicyFacts, destin
     const answer = answerAt(chipFacts, policy, destination, at);
     if (!answer) return [];
     const previous = raw[raw.length - 1];
-    if (previous && stableJson(previous.answer) === stableJson(answer)) continue;
+    if (previous && jsonEqual(previous.answer, answer)) continue;
     raw.push({ from: start, answer });
   }
   const intervals: StatusInterval[] = [];
@@ -525,13 +560,61 @@ export function concernsChip(fact: Fact, chip: string, vendor: string | undefine
   }
 }
 
-/** JSON with sorted keys, so equal answers compare equal. */
+/**
+ * JSON with sorted keys, so equal answers compare equal. Written out by hand: it runs for every interval of every
+ * recomputed timeline, and a replacer that rebuilds each object with locale-aware sorting dominated rebuild profiles.
+ */
 export function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_key, inner) =>
-    inner && typeof inner === 'object' && !Array.isArray(inner)
-      ? Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
-      : inner,
-  );
+  return encodeStable(value) ?? 'null';
+}
+
+/** Whether two values are equal as JSON (what stableJson compares), without writing either out. */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a !== null && typeof a === 'object' && typeof (a as { toJSON?: unknown }).toJSON === 'function') a = (a as { toJSON: () => unknown }).toJSON();
+  if (b !== null && typeof b === 'object' && typeof (b as { toJSON?: unknown }).toJSON === 'function') b = (b as { toJSON: () => unknown }).toJSON();
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return stableJson(a) === stableJson(b);
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let index = 0; index < a.length; index += 1) {
+      // In arrays, undefined is written as null.
+      if (!jsonEqual(a[index] === undefined ? null : a[index], b[index] === undefined ? null : b[index])) return false;
+    }
+    return true;
+  }
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  let keys = 0;
+  for (const key of Object.keys(left)) {
+    if (!writable(left[key])) continue;
+    keys += 1;
+    if (!Object.prototype.hasOwnProperty.call(right, key) || !jsonEqual(left[key], right[key])) return false;
+  }
+  for (const key of Object.keys(right)) if (writable(right[key])) keys -= 1;
+  return keys === 0;
+}
+
+function writable(value: unknown): boolean {
+  return value !== undefined && typeof value !== 'function' && typeof value !== 'symbol';
+}
+
+function encodeStable(value: unknown): string | undefined {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value !== 'object') return typeof value === 'bigint' ? JSON.stringify(value) : undefined;
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return encodeStable(toJSON.call(value));
+  if (Array.isArray(value)) return `[${value.map((item) => encodeStable(item) ?? 'null').join(',')}]`;
+  const record = value as Record<string, unknown>;
+  let out = '';
+  for (const key of Object.keys(record).sort()) {
+    const encoded = encodeStable(record[key]);
+    if (encoded !== undefined) out += `${out ? ',' : ''}${JSON.stringify(key)}:${encoded}`;
+  }
+  return `{${out}}`;
 }
 
 /**

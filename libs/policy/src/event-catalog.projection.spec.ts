@@ -35,10 +35,19 @@ it('catalogues events with what they are about, marks retractions and correction
     measureId: 'm', authority: 'US-BIS', direction: 'export', requirement: 'license_required', scope: { chips: ['h20'], eccnBands: ['3A090.a'] },
     destinations: ['CN'], title: 'Letter',
   }, '2025-04-09');
-  const correction = await post('EventCorrected', { eventId: imposed, effectiveAt: '2025-04-10', reason: 'date' });
-  const retraction = await post('EventRetracted', { eventId: imposed, reason: 'error' });
+  await post('ChipRegistered', { chip: 'b30a', vendor: 'NVIDIA', model: 'B30A', datacenter: true }, '2024-01-01');
+  const licence = await post('LicenseGranted', { licenseId: 'l', authority: 'US-BIS', holder: 'NVIDIA', chips: ['h20', 'b30a'], destinations: ['CN', 'HK'], title: 'Licence' }, '2025-08-01');
+  const review = await post('InvestigationOpened', { investigationId: 'i', authority: 'CN-CAC', kind: 'security_review', subjects: { chips: ['b30a', 'h20'] }, title: 'Review' }, '2025-07-31');
   const runner = new ProjectionRunner(db, store, new EventCatalogProjection(), { pollMs: 10, logger: new Logger('error') });
-  expect(await runner.catchUp()).toBe(4);
+  // Corrections and retraction in a later batch than their target (live), in the same one (the rebuild below).
+  expect(await runner.catchUp()).toBe(5);
+  const queries = new EventQueries(db);
+  expect(await queries.get(licence)).toMatchObject({ authority: 'US-BIS', chips: ['h20', 'b30a'], destinations: ['CN', 'HK'], title: 'Licence' });
+  expect(await queries.get(review)).toMatchObject({ authority: 'CN-CAC', chips: ['b30a', 'h20'], destinations: [], eccnBands: [] });
+  const correction = await post('EventCorrected', { eventId: imposed, effectiveAt: '2025-04-10', reason: 'date' });
+  const second = await post('EventCorrected', { eventId: imposed, effectiveAt: '2025-04-11', reason: 'date again' });
+  const retraction = await post('EventRetracted', { eventId: imposed, reason: 'error' });
+  expect(await runner.catchUp()).toBe(3);
 
   const detail = await new EventQueries(db).get(imposed);
   expect(detail).toMatchObject({
@@ -49,9 +58,9 @@ it('catalogues events with what they are about, marks retractions and correction
     destinations: ['CN'],
     title: 'Letter',
     actor: 'user:spec',
-    correctedBy: [correction],
+    correctedBy: [correction, second],
     retracted: { by: retraction },
-    corrections: [{ id: correction }],
+    corrections: [{ id: correction }, { id: second }],
     retraction: { id: retraction },
   });
 

@@ -1,9 +1,13 @@
 import { isPolicyEventType } from '@chiptrail/domain';
-import type { Sql } from '@chiptrail/db';
+import { pgArray, type Sql } from '@chiptrail/db';
 import type { StoredEvent } from '@chiptrail/event-store';
 import type { Projection } from '@chiptrail/projections';
 
-/** Every policy event with what it is about, for listing and filtering, with its retraction and corrections. */
+/**
+ * Every policy event with what it is about, for listing and filtering, with its retraction and corrections.
+ * The small derived columns go as parallel arrays; bodies are taken from the events table inside the server, so a
+ * rebuild or a large import sends no event body back and no jsonb is parsed again.
+ */
 export class EventCatalogProjection implements Projection {
   readonly name = 'event_catalog';
   readonly tables = ['event_catalog'] as const;
@@ -12,36 +16,52 @@ export class EventCatalogProjection implements Projection {
   async apply(events: readonly StoredEvent[], tx: Sql): Promise<void> {
     const rows = events.filter((event) => isPolicyEventType(event.type)).map(catalogRow);
     if (rows.length === 0) return;
+    const column = <K extends keyof CatalogRow>(key: K) => rows.map((row) => row[key]);
     await tx.query(
       `INSERT INTO event_catalog (position, event_id, stream_id, type, authority, chips, eccn_bands, destinations, title,
                                   effective_at, recorded_at, data, source, actor, target_event_id)
-       SELECT position, event_id, stream_id, type, authority, chips, eccn_bands, destinations, title, effective_at, recorded_at,
-              data, source, actor, target_event_id
-         FROM jsonb_to_recordset($1::jsonb) AS r(position bigint, event_id uuid, stream_id text, type text, authority text,
-              chips text[], eccn_bands text[], destinations text[], title text, effective_at timestamptz, recorded_at timestamptz,
-              data jsonb, source jsonb, actor text, target_event_id uuid)
+       SELECT e.global_position, e.event_id, e.stream_id, e.type, r.authority, r.chips::text[], r.eccn_bands::text[],
+              r.destinations::text[], r.title, e.effective_at, e.recorded_at, e.data, nullif(e.metadata -> 'source', 'null'),
+              e.metadata ->> 'actor', r.target_event_id
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[])
+              AS r(position, authority, chips, eccn_bands, destinations, title, target_event_id)
+         JOIN events e ON e.global_position = r.position
+        ORDER BY e.global_position
        ON CONFLICT (position) DO NOTHING`,
-      [JSON.stringify(rows)],
+      [
+        column('position'),
+        column('authority'),
+        column('chips'),
+        column('eccnBands'),
+        column('destinations'),
+        column('title'),
+        column('targetEventId'),
+      ],
     );
-    const retractions = rows.filter((row) => row.type === 'EventRetracted');
-    if (retractions.length > 0) {
+    const positions = column('position');
+    if (rows.some((row) => row.type === 'EventRetracted')) {
       await tx.query(
         `UPDATE event_catalog c SET retracted_by = r.event_id, retracted_at = r.recorded_at
-           FROM jsonb_to_recordset($1::jsonb) AS r(event_id uuid, target_event_id uuid, recorded_at timestamptz)
-          WHERE c.event_id = r.target_event_id`,
-        [JSON.stringify(retractions)],
+           FROM event_catalog r
+          WHERE r.position = ANY ($1::bigint[]) AND r.type = 'EventRetracted' AND c.event_id = r.target_event_id`,
+        [positions],
       );
     }
-    const corrections = rows.filter((row) => row.type === 'EventCorrected');
-    for (const correction of corrections) {
-      await tx.query(`UPDATE event_catalog SET corrected_by = corrected_by || $2::uuid WHERE event_id = $1`, [
-        correction.target_event_id,
-        correction.event_id,
-      ]);
+    if (rows.some((row) => row.type === 'EventCorrected')) {
+      await tx.query(
+        `UPDATE event_catalog c SET corrected_by = c.corrected_by || r.ids
+           FROM (SELECT target_event_id, array_agg(event_id ORDER BY position) AS ids FROM event_catalog
+                  WHERE position = ANY ($1::bigint[]) AND type = 'EventCorrected' GROUP BY target_event_id) AS r
+          WHERE c.event_id = r.target_event_id`,
+        [positions],
+      );
     }
   }
 }
 
+type CatalogRow = ReturnType<typeof catalogRow>;
+
+/** What an event is about: the chip it describes and the chips its scope, list or subjects name, each once. */
 function catalogRow(event: StoredEvent) {
   const data = event.data as Record<string, unknown>;
   const list = (value: unknown) => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
@@ -55,19 +75,12 @@ function catalogRow(event: StoredEvent) {
   ]);
   return {
     position: event.position,
-    event_id: event.id,
-    stream_id: event.streamId,
     type: event.type,
     authority: typeof data.authority === 'string' ? data.authority : null,
-    chips: [...chips],
-    eccn_bands: list(scope.eccnBands),
-    destinations: list(data.destinations),
+    chips: pgArray([...chips]),
+    eccnBands: pgArray(list(scope.eccnBands)),
+    destinations: pgArray(list(data.destinations)),
     title: typeof data.title === 'string' ? data.title : (event.metadata.source?.title ?? null),
-    effective_at: event.effectiveAt,
-    recorded_at: event.recordedAt,
-    data,
-    source: event.metadata.source ?? null,
-    actor: event.metadata.actor,
-    target_event_id: typeof data.eventId === 'string' ? data.eventId : null,
+    targetEventId: typeof data.eventId === 'string' ? data.eventId : null,
   };
 }

@@ -1,6 +1,7 @@
 import {
   ANY_DESTINATION,
   applyCorrections,
+  changeAnswer,
   chipAt,
   classify,
   destinationsNamed,
@@ -8,6 +9,7 @@ import {
   factsForChip,
   isEntityEventType,
   isPolicyEventType,
+  jsonEqual,
   parseInstant,
   stableJson,
   statusTimeline,
@@ -17,6 +19,7 @@ import {
   type Source,
   type StatusAnswer,
   type StatusInterval,
+  type TimelineStretch,
 } from '@chiptrail/domain';
 import type { Sql } from '@chiptrail/db';
 import type { StoredEvent } from '@chiptrail/event-store';
@@ -90,8 +93,8 @@ interface StatusChangeRow {
   readonly destination: string;
   readonly knownAt: Date;
   readonly causedBy: readonly string[];
-  readonly before: ReadonlyArray<{ validFrom: string | null; validTo: string | null; answer: StatusAnswer }>;
-  readonly after: ReadonlyArray<{ validFrom: string | null; validTo: string | null; answer: StatusAnswer }>;
+  readonly before: readonly TimelineStretch[];
+  readonly after: readonly TimelineStretch[];
 }
 
 interface RegistryRow {
@@ -197,6 +200,8 @@ class PolicyWork {
   private readonly closedKeys = new Set<string>();
   private readonly newFacts: FactRow[] = [];
   private readonly newFactIds = new Set<string>();
+  /** The first version of each fact this batch added: what corrections apply to when the table has none yet. */
+  private readonly firstNewFacts = new Map<string, FactRow>();
   private readonly loadedChips = new Set<string>();
   private readonly loadedEntities = new Set<string>();
   private bandScopedLoaded = false;
@@ -212,15 +217,21 @@ class PolicyWork {
     private readonly tx: Sql,
     private readonly registry: Map<string, RegistryRow>,
     private floor: number,
+    /** Which tables held rows when the batch began: lookups in empty ones are skipped (a rebuild's first batches). */
+    private readonly stored: { readonly facts: boolean; readonly corrections: boolean; readonly intervals: boolean },
   ) {}
 
   static async open(tx: Sql): Promise<PolicyWork> {
-    const [registry, floor] = await Promise.all([
+    const [registry, floor, stored] = await Promise.all([
       tx.query<{ chip: string; vendor: string; model: string; datacenter: boolean; specs: unknown; origin: string | null; tpp: number | null; performance_density: number | null; band: string; band_reason: string; registered_event_id: string; effective_at: Date; recorded_at: Date; updated_at: Date }>(
         `SELECT * FROM chip_registry`,
       ),
       tx.query<{ floor: Date | null }>(
         `SELECT greatest((SELECT max(known_from) FROM policy_facts), (SELECT max(known_to) FROM policy_facts WHERE known_to <> 'infinity')) AS floor`,
+      ),
+      tx.query<{ facts: boolean; corrections: boolean; intervals: boolean }>(
+        `SELECT EXISTS (SELECT FROM policy_facts) AS facts, EXISTS (SELECT FROM fact_corrections) AS corrections,
+                EXISTS (SELECT FROM status_intervals) AS intervals`,
       ),
     ]);
     const rows = new Map<string, RegistryRow>(
@@ -244,7 +255,7 @@ class PolicyWork {
         },
       ]),
     );
-    return new PolicyWork(tx, rows, floor.rows[0]?.floor?.getTime() ?? Number.NEGATIVE_INFINITY);
+    return new PolicyWork(tx, rows, floor.rows[0]?.floor?.getTime() ?? Number.NEGATIVE_INFINITY, stored.rows[0]!);
   }
 
   /** Applies the events of one append (one recorded time) and recomputes every chip they touch. */
@@ -321,11 +332,13 @@ class PolicyWork {
     const current = await this.currentFact(targetId);
     if (!current) return;
     await this.loadCorrections(targetId);
-    const original = await this.tx.query<{ data: Record<string, unknown>; effective_at: Date }>(
-      `SELECT data, effective_at FROM policy_facts WHERE event_id = $1 ORDER BY known_from LIMIT 1`,
-      [targetId],
-    );
-    const first = this.newFacts.find((fact) => fact.eventId === targetId && fact.knownFrom.getTime() <= current.knownFrom.getTime());
+    const original = this.stored.facts
+      ? await this.tx.query<{ data: Record<string, unknown>; effective_at: Date }>(
+          `SELECT data, effective_at FROM policy_facts WHERE event_id = $1 ORDER BY known_from LIMIT 1`,
+          [targetId],
+        )
+      : { rows: [] };
+    const first = this.firstNewFacts.get(targetId);
     const base = original.rows[0] ?? (first ? { data: first.data as Record<string, unknown>, effective_at: first.effectiveAt } : undefined);
     if (!base) return;
     const active = [...this.corrections.values()]
@@ -402,6 +415,7 @@ class PolicyWork {
     this.putFact(row);
     this.newFacts.push(row);
     this.newFactIds.add(row.eventId);
+    if (!this.firstNewFacts.has(row.eventId)) this.firstNewFacts.set(row.eventId, row);
   }
 
   private closeFact(fact: FactRow, known: Date): void {
@@ -485,7 +499,7 @@ class PolicyWork {
           return (
             time(row.validFrom) === time(interval.validFrom) &&
             time(row.validTo) === time(interval.validTo) &&
-            stableJson(row.answer) === stableJson(interval.answer)
+            jsonEqual(row.answer, interval.answer)
           );
         });
       if (same) {
@@ -553,7 +567,7 @@ class PolicyWork {
   ): void {
     const key = `${chip}|${destination}|${known.getTime()}`;
     const stretches = (rows: typeof before) =>
-      rows.map((row) => ({ validFrom: row.validFrom?.toISOString() ?? null, validTo: row.validTo?.toISOString() ?? null, answer: row.answer }));
+      rows.map((row) => ({ validFrom: row.validFrom?.toISOString() ?? null, validTo: row.validTo?.toISOString() ?? null, answer: changeAnswer(row.answer) }));
     const existing = this.statusChanges.get(key);
     this.statusChanges.set(key, {
       chip,
@@ -574,7 +588,7 @@ class PolicyWork {
 
   private async currentFact(eventId: string): Promise<FactRow | undefined> {
     const cached = this.facts.get(eventId);
-    if (cached) return cached;
+    if (cached || !this.stored.facts) return cached;
     const { rows } = await this.tx.query<FactDbRow>(
       `SELECT ${FACT_COLUMNS} FROM policy_facts WHERE event_id = $1 AND known_to = 'infinity'`,
       [eventId],
@@ -594,6 +608,7 @@ class PolicyWork {
   private async loadEntity(entityKey: string): Promise<void> {
     if (this.loadedEntities.has(entityKey)) return;
     this.loadedEntities.add(entityKey);
+    if (!this.stored.facts) return;
     const { rows } = await this.tx.query<FactDbRow>(
       `SELECT ${FACT_COLUMNS} FROM policy_facts WHERE entity_key = $1 AND known_to = 'infinity'`,
       [entityKey],
@@ -607,18 +622,23 @@ class PolicyWork {
     this.loadedChips.add(chip);
     const registration = this.registrations.get(chip);
     const vendor = String(registration?.data.vendor ?? this.registryRow(chip)?.vendor ?? '').trim().toLowerCase();
+    const none = { rows: [] };
     const [facts, intervals] = await Promise.all([
-      this.tx.query<FactDbRow>(
-        `SELECT ${FACT_COLUMNS} FROM policy_facts
-          WHERE known_to = 'infinity'
-            AND (chips @> ARRAY[$1]::text[] OR companies @> ARRAY[$2]::text[] ${this.bandScopedLoaded ? '' : 'OR band_scoped'})`,
-        [chip, vendor],
-      ),
-      this.tx.query<{ destination: string; valid_from: Date | number; valid_to: Date | number; known_from: Date; answer: StatusAnswer }>(
-        `SELECT destination, valid_from, valid_to, known_from, answer FROM status_intervals
-          WHERE chip = $1 AND known_to = 'infinity' ORDER BY destination, valid_from`,
-        [chip],
-      ),
+      this.stored.facts
+        ? this.tx.query<FactDbRow>(
+            `SELECT ${FACT_COLUMNS} FROM policy_facts
+              WHERE known_to = 'infinity'
+                AND (chips @> ARRAY[$1]::text[] OR companies @> ARRAY[$2]::text[] ${this.bandScopedLoaded ? '' : 'OR band_scoped'})`,
+            [chip, vendor],
+          )
+        : none,
+      this.stored.intervals
+        ? this.tx.query<{ destination: string; valid_from: Date | number; valid_to: Date | number; known_from: Date; answer: StatusAnswer }>(
+            `SELECT destination, valid_from, valid_to, known_from, answer FROM status_intervals
+              WHERE chip = $1 AND known_to = 'infinity' ORDER BY destination, valid_from`,
+            [chip],
+          )
+        : none,
     ]);
     this.bandScopedLoaded = true;
     this.remember(facts.rows.map(factFromDb));
@@ -654,6 +674,7 @@ class PolicyWork {
   private async loadCorrections(targetId: string): Promise<void> {
     if (this.correctionsLoadedFor.has(targetId)) return;
     this.correctionsLoadedFor.add(targetId);
+    if (!this.stored.corrections) return;
     const { rows } = await this.tx.query<{ correction_id: string; target_id: string; data: Record<string, unknown> | null; effective_at: Date | null; recorded_at: Date; retracted: boolean }>(
       `SELECT * FROM fact_corrections WHERE target_id = $1`,
       [targetId],
@@ -675,7 +696,7 @@ class PolicyWork {
 
   private async findCorrection(correctionId: string): Promise<CorrectionRow | undefined> {
     const cached = this.corrections.get(correctionId);
-    if (cached) return cached;
+    if (cached || !this.stored.corrections) return cached;
     const { rows } = await this.tx.query<{ target_id: string }>(`SELECT target_id FROM fact_corrections WHERE correction_id = $1`, [correctionId]);
     if (!rows[0]) return undefined;
     await this.loadCorrections(rows[0].target_id);
