@@ -13,7 +13,7 @@ import { prepareDatabase } from './database-setup';
 
 /**
  * `npm run import -- <file.ndjson>`: records many policy events, one `POST /api/v1/events` body per line, through
- * the same rules as the API, in transactions of 50,000 events. A bad line stops the import and names the line;
+ * the same rules as the API, in transactions of 10,000 events. A bad line stops the import and names the line;
  * batches before it stay recorded, and running the same file again skips them (events with ids are recorded once).
  */
 async function main(): Promise<void> {

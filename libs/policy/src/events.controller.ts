@@ -53,7 +53,7 @@ export class EventsController {
   @ApiOperation({
     summary: 'Record many policy events: one POST /events body per line (application/x-ndjson), checked by the same rules.',
     description:
-      'Written in transactions of 50,000 events. A bad line is answered 400 naming the line; batches before it stay recorded, ' +
+      'Written in transactions of 10,000 events. A bad line is answered 400 naming the line; batches before it stay recorded, ' +
       'so give every event an id: sending the same file again then skips what was recorded. Lines up to 1 MiB, bodies up to 2 GiB.',
   })
   @ApiSecured()

@@ -4,7 +4,7 @@ import type { Clock } from '@chiptrail/runtime';
 import type { ImportPolicyEvents, ImportRequest } from './import-policy-events.handler';
 import type { Provenance } from './record-policy-event.handler';
 
-export const IMPORT_BATCH = 50_000;
+export const IMPORT_BATCH = 10_000;
 export const IMPORT_MAX_LINE_BYTES = 1024 * 1024;
 export const IMPORT_MAX_BYTES = 2 * 1024 ** 3;
 

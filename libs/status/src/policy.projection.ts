@@ -41,6 +41,7 @@ export class PolicyProjection implements Projection {
     const policyEvents = events.filter((event) => isPolicyEventType(event.type));
     if (policyEvents.length === 0) return;
     const work = await PolicyWork.open(tx);
+    await work.prefetch(policyEvents);
     let group: StoredEvent[] = [];
     for (const event of policyEvents) {
       if (group.length > 0 && group[0]!.recordedAt.getTime() !== event.recordedAt.getTime()) {
@@ -256,6 +257,53 @@ class PolicyWork {
       ]),
     );
     return new PolicyWork(tx, rows, floor.rows[0]?.floor?.getTime() ?? Number.NEGATIVE_INFINITY, stored.rows[0]!);
+  }
+
+  /**
+   * Loads in a few statements what the batch's events will ask for one by one: the entities they belong to, the
+   * events they correct or retract, and the chips they name. Live batches and the later batches of a rebuild
+   * otherwise spend most of their time on a dozen round trips per chip.
+   */
+  async prefetch(events: readonly StoredEvent[]): Promise<void> {
+    const entities = new Set<string>();
+    const targets = new Set<string>();
+    const chips = new Set<string>();
+    const vendors = new Map<string, Set<string>>();
+    for (const event of events) {
+      const type = event.type as PolicyEventType;
+      if (type === 'EventCorrected' || type === 'EventRetracted') {
+        targets.add(String(event.data.eventId).toLowerCase());
+        continue;
+      }
+      if (!isEntityEventType(type)) continue;
+      const keys = indexKeys({ eventId: event.id, type, data: event.data, effectiveAt: event.effectiveAt, recordedAt: event.recordedAt, source: {} as Source });
+      if (keys.entityKey) entities.add(keys.entityKey);
+      for (const chip of keys.chips) chips.add(chip);
+      if (type === 'ChipRegistered') addTo(vendors, String(event.data.chip), String(event.data.vendor ?? '').trim().toLowerCase());
+    }
+    if (this.stored.corrections && targets.size > 0) {
+      const { rows } = await this.tx.query<{ target_id: string }>(
+        `SELECT DISTINCT target_id FROM fact_corrections WHERE correction_id = ANY ($1::uuid[])`,
+        [[...targets]],
+      );
+      // A retraction of a correction revises the corrected event.
+      for (const row of rows) targets.add(row.target_id);
+      await this.loadCorrectionsOf([...targets]);
+    }
+    if (!this.stored.facts && !this.stored.intervals) return;
+    if (this.stored.facts && (entities.size > 0 || targets.size > 0)) {
+      const { rows } = await this.tx.query<FactDbRow>(
+        `SELECT ${FACT_COLUMNS} FROM policy_facts
+          WHERE known_to = 'infinity' AND (entity_key = ANY ($1::text[]) OR event_id = ANY ($2::uuid[]))`,
+        [[...entities], [...targets]],
+      );
+      this.remember(rows.map(factFromDb));
+      for (const key of entities) this.loadedEntities.add(key);
+      await this.loadEntities(rows.map((row) => row.entity_key));
+    }
+    // Chips whose vendor the batch leaves in doubt (registered twice, differently) are loaded on demand instead.
+    const prefetched = [...chips].filter((chip) => (vendors.get(chip)?.size ?? 0) <= 1 && !this.loadedChips.has(chip));
+    if (prefetched.length > 0) await this.loadChips(prefetched, (chip) => [...(vendors.get(chip) ?? [])][0]);
   }
 
   /** Applies the events of one append (one recorded time) and recomputes every chip they touch. */
@@ -606,49 +654,62 @@ class PolicyWork {
   }
 
   private async loadEntity(entityKey: string): Promise<void> {
-    if (this.loadedEntities.has(entityKey)) return;
-    this.loadedEntities.add(entityKey);
-    if (!this.stored.facts) return;
+    await this.loadEntities([entityKey]);
+  }
+
+  private async loadEntities(keys: ReadonlyArray<string | null>): Promise<void> {
+    const wanted = [...new Set(keys)].filter((key): key is string => key !== null && !this.loadedEntities.has(key));
+    for (const key of wanted) this.loadedEntities.add(key);
+    if (wanted.length === 0 || !this.stored.facts) return;
     const { rows } = await this.tx.query<FactDbRow>(
-      `SELECT ${FACT_COLUMNS} FROM policy_facts WHERE entity_key = $1 AND known_to = 'infinity'`,
-      [entityKey],
+      `SELECT ${FACT_COLUMNS} FROM policy_facts WHERE entity_key = ANY ($1::text[]) AND known_to = 'infinity'`,
+      [wanted],
     );
     this.remember(rows.map(factFromDb));
   }
 
   /** Loads every current fact that could concern the chip, and the whole entity of each, plus its intervals. */
   private async loadChip(chip: string): Promise<void> {
-    if (this.loadedChips.has(chip)) return;
-    this.loadedChips.add(chip);
-    const registration = this.registrations.get(chip);
-    const vendor = String(registration?.data.vendor ?? this.registryRow(chip)?.vendor ?? '').trim().toLowerCase();
+    await this.loadChips([chip]);
+  }
+
+  /**
+   * `vendorOf` names the vendor of chips this batch registers (prefetch runs before their registration is applied):
+   * facts about a vendor (investigations of a company) concern its chips.
+   */
+  private async loadChips(chips: readonly string[], vendorOf: (chip: string) => string | undefined = () => undefined): Promise<void> {
+    const wanted = chips.filter((chip) => !this.loadedChips.has(chip));
+    if (wanted.length === 0) return;
+    for (const chip of wanted) this.loadedChips.add(chip);
+    const vendors = wanted
+      .map((chip) => vendorOf(chip) ?? String(this.registrations.get(chip)?.data.vendor ?? this.registryRow(chip)?.vendor ?? '').trim().toLowerCase())
+      .filter((vendor) => vendor !== '');
     const none = { rows: [] };
     const [facts, intervals] = await Promise.all([
       this.stored.facts
         ? this.tx.query<FactDbRow>(
             `SELECT ${FACT_COLUMNS} FROM policy_facts
               WHERE known_to = 'infinity'
-                AND (chips @> ARRAY[$1]::text[] OR companies @> ARRAY[$2]::text[] ${this.bandScopedLoaded ? '' : 'OR band_scoped'})`,
-            [chip, vendor],
+                AND (chips && $1::text[] OR companies && $2::text[] ${this.bandScopedLoaded ? '' : 'OR band_scoped'})`,
+            [wanted, [...new Set(vendors)]],
           )
         : none,
       this.stored.intervals
-        ? this.tx.query<{ destination: string; valid_from: Date | number; valid_to: Date | number; known_from: Date; answer: StatusAnswer }>(
-            `SELECT destination, valid_from, valid_to, known_from, answer FROM status_intervals
-              WHERE chip = $1 AND known_to = 'infinity' ORDER BY destination, valid_from`,
-            [chip],
+        ? this.tx.query<{ chip: string; destination: string; valid_from: Date | number; valid_to: Date | number; known_from: Date; answer: StatusAnswer }>(
+            `SELECT chip, destination, valid_from, valid_to, known_from, answer FROM status_intervals
+              WHERE chip = ANY ($1::text[]) AND known_to = 'infinity' ORDER BY chip, destination, valid_from`,
+            [wanted],
           )
         : none,
     ]);
     this.bandScopedLoaded = true;
     this.remember(facts.rows.map(factFromDb));
-    for (const key of new Set(facts.rows.map((row) => row.entity_key).filter((key): key is string => key !== null))) {
-      await this.loadEntity(key);
-    }
-    const fresh = this.intervals.get(chip) ?? [];
-    this.intervals.set(chip, [
-      ...intervals.rows.map((row) => ({
-        chip,
+    await this.loadEntities(facts.rows.map((row) => row.entity_key));
+    const stored = new Map<string, IntervalRow[]>();
+    for (const row of intervals.rows) {
+      const rows = stored.get(row.chip) ?? [];
+      rows.push({
+        chip: row.chip,
         destination: row.destination,
         validFrom: finite(row.valid_from),
         validTo: finite(row.valid_to),
@@ -656,9 +717,10 @@ class PolicyWork {
         knownTo: null,
         answer: row.answer,
         fresh: false,
-      })),
-      ...fresh,
-    ]);
+      });
+      stored.set(row.chip, rows);
+    }
+    for (const chip of wanted) this.intervals.set(chip, [...(stored.get(chip) ?? []), ...(this.intervals.get(chip) ?? [])]);
   }
 
   /** Adds loaded rows unless this batch already has a newer version (or closed it). */
@@ -672,12 +734,16 @@ class PolicyWork {
   }
 
   private async loadCorrections(targetId: string): Promise<void> {
-    if (this.correctionsLoadedFor.has(targetId)) return;
-    this.correctionsLoadedFor.add(targetId);
-    if (!this.stored.corrections) return;
+    await this.loadCorrectionsOf([targetId]);
+  }
+
+  private async loadCorrectionsOf(targetIds: readonly string[]): Promise<void> {
+    const wanted = [...new Set(targetIds)].filter((id) => !this.correctionsLoadedFor.has(id));
+    for (const id of wanted) this.correctionsLoadedFor.add(id);
+    if (wanted.length === 0 || !this.stored.corrections) return;
     const { rows } = await this.tx.query<{ correction_id: string; target_id: string; data: Record<string, unknown> | null; effective_at: Date | null; recorded_at: Date; retracted: boolean }>(
-      `SELECT * FROM fact_corrections WHERE target_id = $1`,
-      [targetId],
+      `SELECT * FROM fact_corrections WHERE target_id = ANY ($1::uuid[])`,
+      [wanted],
     );
     for (const row of rows) {
       if (this.corrections.has(row.correction_id)) continue;
