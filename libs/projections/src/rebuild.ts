@@ -67,10 +67,22 @@ export async function rebuildProjection(
     });
   };
 
+  // The next batch is read (on another connection) while this one is applied: reading and writing overlap.
+  let reading = store.readWholeTransactions(checkpoint, batch);
   for (;;) {
-    const applied = await db.transaction((tx) => replay(tx, batch));
+    const events = await reading;
+    if (events.length === 0) break;
+    const last = events[events.length - 1]!;
+    const next: Checkpoint = { txid: last.transactionId, position: last.position };
+    reading = store.readWholeTransactions(next, batch);
+    reading.catch(() => undefined);
+    await db.transaction(async (tx) => {
+      await tx.query(`SELECT set_config('search_path', $1, true)`, [`${schema}, ${liveSchema}`]);
+      await projection.apply(events, tx);
+    });
+    checkpoint = next;
+    handled += events.length;
     report();
-    if (applied === 0) break;
   }
 
   await db.transaction(async (tx) => {
