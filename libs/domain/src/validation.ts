@@ -19,6 +19,9 @@ export function zodProblems(error: z.ZodError, prefix = ''): FieldProblem[] {
 
 /** Parses `input` with `schema` or throws a ValidationError naming the first offending field (and listing all). */
 export function parseWith<S extends z.ZodType>(schema: S, input: unknown, prefix = '', code = 'invalid_field'): z.output<S> {
+  // Zod leaves its compiled fast path when asked to report inputs, so that is asked only to explain a refusal.
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
   const result = schema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;
   const problems = zodProblems(result.error, prefix);
