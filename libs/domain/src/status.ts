@@ -168,18 +168,21 @@ function entityKey(fact: Fact): string | undefined {
 
 type Active = { params: Record<string, unknown>; basis: Fact[] };
 
+/** The value kept under `key`, made and kept on first use (undefined values are kept too). */
+function memo<K, V>(cache: { has(key: K): boolean; get(key: K): V | undefined; set(key: K, value: V): unknown }, key: K, make: () => V): V {
+  if (cache.has(key)) return cache.get(key) as V;
+  const value = make();
+  cache.set(key, value);
+  return value;
+}
+
 // A timeline asks every entity about the same instants once per destination: answers are kept per entity (entities
 // are immutable, and dropped with them).
 const activeMemo = new WeakMap<Lifecycle, Map<number, Active | undefined>>();
 
 /** The entity's parameters at `at`: the start's data overlaid by amendments in effect, or undefined if inactive. */
 function activeAt(entity: Lifecycle, at: number): Active | undefined {
-  let memo = activeMemo.get(entity);
-  if (!memo) activeMemo.set(entity, (memo = new Map()));
-  if (memo.has(at)) return memo.get(at);
-  const state = computeActiveAt(entity, at);
-  memo.set(at, state);
-  return state;
+  return memo(memo(activeMemo, entity, () => new Map<number, Active | undefined>()), at, () => computeActiveAt(entity, at));
 }
 
 function computeActiveAt(entity: Lifecycle, at: number): Active | undefined {
@@ -213,8 +216,7 @@ const sortedChipFacts = new WeakMap<ChipFacts, Fact[]>();
 
 /** The chip as described at `at` (the latest description in effect, else the earliest one we have). */
 export function chipAt(chipFacts: ChipFacts, at: number): ChipView | undefined {
-  let sorted = sortedChipFacts.get(chipFacts);
-  if (!sorted) sortedChipFacts.set(chipFacts, (sorted = [...chipFacts.facts].sort(byEffective)));
+  const sorted = memo(sortedChipFacts, chipFacts, () => [...chipFacts.facts].sort(byEffective));
   const registered = sorted.find((fact) => fact.type === 'ChipRegistered');
   if (!registered) return undefined;
   let view: ChipView = {
@@ -452,15 +454,11 @@ type ChipMoment = { chip: ChipView; classification: Classification; investigatio
 const momentMemo = new WeakMap<ChipFacts, WeakMap<PolicyFacts, Map<number, ChipMoment>>>();
 
 function chipMoment(chipFacts: ChipFacts, policy: PolicyFacts, at: number): ChipMoment {
-  let byPolicy = momentMemo.get(chipFacts);
-  if (!byPolicy) momentMemo.set(chipFacts, (byPolicy = new WeakMap()));
-  let byTime = byPolicy.get(policy);
-  if (!byTime) byPolicy.set(policy, (byTime = new Map()));
-  if (byTime.has(at)) return byTime.get(at);
-  const chip = chipAt(chipFacts, at);
-  const moment = chip && { chip, classification: classify(chip.specs, chip.datacenter), investigations: investigationsAt(policy, chip, at) };
-  byTime.set(at, moment);
-  return moment;
+  const byPolicy = memo(momentMemo, chipFacts, () => new WeakMap<PolicyFacts, Map<number, ChipMoment>>());
+  return memo(memo(byPolicy, policy, () => new Map<number, ChipMoment>()), at, () => {
+    const chip = chipAt(chipFacts, at);
+    return chip && { chip, classification: classify(chip.specs, chip.datacenter), investigations: investigationsAt(policy, chip, at) };
+  });
 }
 
 function answerAt(chipFacts: ChipFacts, policy: PolicyFacts, destination: string, at: number): UnsincedAnswer | undefined {
@@ -571,8 +569,8 @@ export function stableJson(value: unknown): string {
 /** Whether two values are equal as JSON (what stableJson compares), without writing either out. */
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (a !== null && typeof a === 'object' && typeof (a as { toJSON?: unknown }).toJSON === 'function') a = (a as { toJSON: () => unknown }).toJSON();
-  if (b !== null && typeof b === 'object' && typeof (b as { toJSON?: unknown }).toJSON === 'function') b = (b as { toJSON: () => unknown }).toJSON();
+  a = asJson(a);
+  b = asJson(b);
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return stableJson(a) === stableJson(b);
   if (Array.isArray(a) || Array.isArray(b)) {
@@ -595,6 +593,12 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   return keys === 0;
 }
 
+/** What JSON.stringify writes for an object with toJSON (a Date: its ISO text). */
+function asJson(value: unknown): unknown {
+  const toJSON = value !== null && typeof value === 'object' ? (value as { toJSON?: unknown }).toJSON : undefined;
+  return typeof toJSON === 'function' ? (toJSON as () => unknown).call(value) : value;
+}
+
 function writable(value: unknown): boolean {
   return value !== undefined && typeof value !== 'function' && typeof value !== 'symbol';
 }
@@ -605,8 +609,8 @@ function encodeStable(value: unknown): string | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (typeof value !== 'object') return typeof value === 'bigint' ? JSON.stringify(value) : undefined;
-  const toJSON = (value as { toJSON?: unknown }).toJSON;
-  if (typeof toJSON === 'function') return encodeStable(toJSON.call(value));
+  const json = asJson(value);
+  if (json !== value) return encodeStable(json);
   if (Array.isArray(value)) return `[${value.map((item) => encodeStable(item) ?? 'null').join(',')}]`;
   const record = value as Record<string, unknown>;
   let out = '';

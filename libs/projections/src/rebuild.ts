@@ -1,5 +1,5 @@
 import type { Database, Sql } from '@chiptrail/db';
-import { START, type Checkpoint, type EventStore } from '@chiptrail/event-store';
+import { START, type Checkpoint, type EventStore, type StoredEvent } from '@chiptrail/event-store';
 import { PROJECTIONS_CHANNEL, ensureCheckpoint } from './projection-runner';
 import type { Projection } from './projection';
 
@@ -44,15 +44,13 @@ export async function rebuildProjection(
   let handled = 0;
   const batch = projection.batchSize ? Math.max(projection.batchSize, BATCH) : BATCH;
 
-  const replay = async (tx: Sql, limit: number): Promise<number> => {
+  /** Applies events read after `checkpoint` into the fresh tables, and moves past them. */
+  const applyRead = async (tx: Sql, events: readonly StoredEvent[]): Promise<void> => {
     await tx.query(`SELECT set_config('search_path', $1, true)`, [`${schema}, ${liveSchema}`]);
-    const events = await store.readWholeTransactions(checkpoint, limit, tx);
-    if (events.length === 0) return 0;
     await projection.apply(events, tx);
     const last = events[events.length - 1]!;
     checkpoint = { txid: last.transactionId, position: last.position };
     handled += events.length;
-    return events.length;
   };
 
   const report = () => {
@@ -73,15 +71,9 @@ export async function rebuildProjection(
     const events = await reading;
     if (events.length === 0) break;
     const last = events[events.length - 1]!;
-    const next: Checkpoint = { txid: last.transactionId, position: last.position };
-    reading = store.readWholeTransactions(next, batch);
+    reading = store.readWholeTransactions({ txid: last.transactionId, position: last.position }, batch);
     reading.catch(() => undefined);
-    await db.transaction(async (tx) => {
-      await tx.query(`SELECT set_config('search_path', $1, true)`, [`${schema}, ${liveSchema}`]);
-      await projection.apply(events, tx);
-    });
-    checkpoint = next;
-    handled += events.length;
+    await db.transaction((tx) => applyRead(tx, events));
     report();
   }
 
@@ -90,7 +82,10 @@ export async function rebuildProjection(
     // waits for the swap. Then the tables, so no reader sees them half-swapped.
     await tx.query(`SELECT 1 FROM projection_checkpoints WHERE name = $1 FOR UPDATE`, [projection.name]);
     await tx.query(`LOCK TABLE ${projection.tables.map((t) => `${liveSchema}.${t}`).join(', ')} IN ACCESS EXCLUSIVE MODE`);
-    while ((await replay(tx, batch)) > 0) report();
+    for (let events = await store.readWholeTransactions(checkpoint, batch, tx); events.length > 0; events = await store.readWholeTransactions(checkpoint, batch, tx)) {
+      await applyRead(tx, events);
+      report();
+    }
     await tx.query(`SELECT set_config('search_path', $1, true)`, [liveSchema]);
     const liveIndexes = await indexShapes(tx, liveSchema, projection.tables);
     for (const table of projection.tables) {

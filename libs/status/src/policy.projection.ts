@@ -288,9 +288,8 @@ class PolicyWork {
       );
       // A retraction of a correction revises the corrected event.
       for (const row of rows) targets.add(row.target_id);
-      await this.loadCorrectionsOf([...targets]);
+      await this.loadCorrections([...targets]);
     }
-    if (!this.stored.facts && !this.stored.intervals) return;
     if (this.stored.facts && (entities.size > 0 || targets.size > 0)) {
       const { rows } = await this.tx.query<FactDbRow>(
         `SELECT ${FACT_COLUMNS} FROM policy_facts
@@ -337,7 +336,7 @@ class PolicyWork {
     };
     if (type === 'EventCorrected') {
       const targetId = String(event.data.eventId).toLowerCase();
-      await this.loadCorrections(targetId);
+      await this.loadCorrections([targetId]);
       const correction: CorrectionRow = {
         correctionId: event.id,
         targetId,
@@ -370,7 +369,7 @@ class PolicyWork {
     if (!isEntityEventType(type)) return;
     const fact = applyCorrections(logged, []);
     const row: FactRow = { ...fact, ...indexKeys(fact), knownFrom: known, knownTo: null, fresh: true };
-    if (row.entityKey) await this.loadEntity(row.entityKey);
+    if (row.entityKey) await this.loadEntities([row.entityKey]);
     this.addNewFact(row);
     await this.touchChips(row, affected);
   }
@@ -379,7 +378,7 @@ class PolicyWork {
   private async reviseFact(targetId: string, known: Date, affected: Set<string>): Promise<void> {
     const current = await this.currentFact(targetId);
     if (!current) return;
-    await this.loadCorrections(targetId);
+    await this.loadCorrections([targetId]);
     const original = this.stored.facts
       ? await this.tx.query<{ data: Record<string, unknown>; effective_at: Date }>(
           `SELECT data, effective_at FROM policy_facts WHERE event_id = $1 ORDER BY known_from LIMIT 1`,
@@ -515,7 +514,7 @@ class PolicyWork {
   }
 
   private async recompute(chip: string, known: Date, causedBy: readonly string[]): Promise<void> {
-    await this.loadChip(chip);
+    await this.loadChips([chip]);
     const selected = factsForChip(this.candidatesFor(chip), chip);
     const current = this.intervals.get(chip) ?? [];
     const byDestination = new Map<string, IntervalRow[]>();
@@ -644,17 +643,13 @@ class PolicyWork {
     if (!rows[0]) return undefined;
     const fact = factFromDb(rows[0]);
     this.remember([fact]);
-    if (fact.entityKey) await this.loadEntity(fact.entityKey);
+    if (fact.entityKey) await this.loadEntities([fact.entityKey]);
     return this.facts.get(eventId);
   }
 
   private async entityFacts(entityKey: string): Promise<FactRow[]> {
-    await this.loadEntity(entityKey);
-    return [...(this.factsByEntity.get(entityKey)?.values() ?? [])];
-  }
-
-  private async loadEntity(entityKey: string): Promise<void> {
     await this.loadEntities([entityKey]);
+    return [...(this.factsByEntity.get(entityKey)?.values() ?? [])];
   }
 
   private async loadEntities(keys: ReadonlyArray<string | null>): Promise<void> {
@@ -668,12 +663,8 @@ class PolicyWork {
     this.remember(rows.map(factFromDb));
   }
 
-  /** Loads every current fact that could concern the chip, and the whole entity of each, plus its intervals. */
-  private async loadChip(chip: string): Promise<void> {
-    await this.loadChips([chip]);
-  }
-
   /**
+   * Loads every current fact that could concern the chips, and the whole entity of each, plus their intervals.
    * `vendorOf` names the vendor of chips this batch registers (prefetch runs before their registration is applied):
    * facts about a vendor (investigations of a company) concern its chips.
    */
@@ -733,11 +724,7 @@ class PolicyWork {
     }
   }
 
-  private async loadCorrections(targetId: string): Promise<void> {
-    await this.loadCorrectionsOf([targetId]);
-  }
-
-  private async loadCorrectionsOf(targetIds: readonly string[]): Promise<void> {
+  private async loadCorrections(targetIds: readonly string[]): Promise<void> {
     const wanted = [...new Set(targetIds)].filter((id) => !this.correctionsLoadedFor.has(id));
     for (const id of wanted) this.correctionsLoadedFor.add(id);
     if (wanted.length === 0 || !this.stored.corrections) return;
@@ -765,7 +752,7 @@ class PolicyWork {
     if (cached || !this.stored.corrections) return cached;
     const { rows } = await this.tx.query<{ target_id: string }>(`SELECT target_id FROM fact_corrections WHERE correction_id = $1`, [correctionId]);
     if (!rows[0]) return undefined;
-    await this.loadCorrections(rows[0].target_id);
+    await this.loadCorrections([rows[0].target_id]);
     return this.corrections.get(correctionId);
   }
 
