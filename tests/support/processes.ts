@@ -24,7 +24,10 @@ export function portIsFree(port: number): Promise<boolean> {
 export interface Spawned {
   readonly child: ChildProcess;
   output(): string;
-  /** Resolves with the exit code. */
+  /**
+   * Resolves with the exit code once the process has exited and every holder of its output pipes has closed them:
+   * `npm` may exit on a signal before the node process it started has written its last lines.
+   */
   exited: Promise<number | null>;
   /** Signals the whole process group (npm, sh and node). */
   kill(signal?: NodeJS.Signals): void;
@@ -35,7 +38,7 @@ export function spawnProcess(command: string, args: string[], options: { cwd: st
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return {
     child,
     output: () => output,
