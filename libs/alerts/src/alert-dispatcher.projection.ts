@@ -10,7 +10,7 @@ import {
 } from '@chiptrail/domain';
 import type { Sql } from '@chiptrail/db';
 import type { StoredEvent } from '@chiptrail/event-store';
-import type { Projection } from '@chiptrail/projections';
+import type { EventProjection } from '@chiptrail/projections';
 import { deterministicUuid } from '@chiptrail/runtime';
 import type { DeliveryQueue } from './delivery-queue';
 import type { AlertPayload } from './render';
@@ -43,7 +43,7 @@ export const DISPATCH_LOCK = [0x43540002, 1] as const;
  *
  * It reads no further than the policy projection has got, because status changes are what that projection saw.
  */
-export class AlertDispatcher implements Projection {
+export class AlertDispatcher implements EventProjection {
   readonly name = 'alert_dispatcher';
   readonly tables = [] as const;
   readonly batchSize = 200;

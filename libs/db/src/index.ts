@@ -2,4 +2,3 @@ export * from './database';
 export * from './embedded-postgres';
 export * from './pg-errors';
 export * from './scratch-database';
-export * from './pg-array';

@@ -1,5 +1,7 @@
 import {
   MAX_ATTEMPTS,
+  changeAnswer,
+  referenceStretch,
   groupDigest,
   matchesFilters,
   nextRetryDelay,
@@ -114,6 +116,30 @@ describe('summarising a status change', () => {
     expect(
       summarizeStatusChange({ chip: 'h20', destination: 'CN', knownAt, before: [stretch(null, null, answer('licensed'))], after: [stretch(null, null, answer('licensed', 'open', [{ type: 'revenue_share', percent: 15 }]))] }),
     ).toBeDefined();
+  });
+});
+
+describe('recording a status change lean', () => {
+  const knownAt = new Date('2025-06-01T00:00:00Z');
+  const cited = (status: string, eventId: string): StatusAnswer => {
+    const base = answer(status);
+    const basis = [{ eventId, type: 'ControlImposed', effectiveAt: '2025-01-01T00:00:00.000Z', recordedAt: '2025-01-01T00:00:00.000Z', authority: 'US-BIS', title: eventId, source: null }];
+    return { ...base, export: { ...base.export, basis }, import: { ...base.import, basis } } as unknown as StatusAnswer;
+  };
+  /** What the policy projection stores: only the reference stretch of each side keeps its basis. */
+  const lean = (stretches: TimelineStretch[], side: 'before' | 'after') => {
+    const reference = referenceStretch(stretches, knownAt, side);
+    return stretches.map((s) => ({ ...s, answer: changeAnswer(s.answer as StatusAnswer, s === reference) }));
+  };
+  const cases: Array<[string, TimelineStretch[], TimelineStretch[]]> = [
+    ['a stretch in force when it became known', [stretch(null, null, cited('unrestricted', 'e0'))], [stretch(null, '2025-04-09T00:00:00.000Z', cited('unrestricted', 'e1')), stretch('2025-04-09T00:00:00.000Z', '2025-09-01T00:00:00.000Z', cited('license_required', 'e2')), stretch('2025-09-01T00:00:00.000Z', null, cited('prohibited', 'e3'))]],
+    ['only future stretches after', [stretch(null, null, cited('unrestricted', 'e0'))], [stretch('2025-07-01T00:00:00.000Z', '2025-08-01T00:00:00.000Z', cited('license_required', 'e1')), stretch('2025-08-01T00:00:00.000Z', null, cited('prohibited', 'e2'))]],
+    ['nothing after (the chip was withdrawn)', [stretch(null, '2025-04-09T00:00:00.000Z', cited('unrestricted', 'e0')), stretch('2025-04-09T00:00:00.000Z', null, cited('license_required', 'e1'))], []],
+  ];
+  it.each(cases)('summarises as the whole answers would, with %s', (_, before, after) => {
+    const full = summarizeStatusChange({ chip: 'h20', destination: 'CN', knownAt, before, after });
+    expect(full?.basis.length).toBeGreaterThan(0);
+    expect(summarizeStatusChange({ chip: 'h20', destination: 'CN', knownAt, before: lean(before, 'before'), after: lean(after, 'after') })).toEqual(full);
   });
 });
 

@@ -87,7 +87,8 @@ export function nextRetryDelay(attemptsMade: number, failure: DeliveryFailure, r
 /**
  * What an alert uses of an answer: the status, the events it stands on, the band. The policy projection records
  * only this for each stretch before and after a change (whole answers, with classification details and
- * investigations, made that table the largest thing it writes).
+ * investigations, made that table the largest thing it writes). A summary cites the basis of one stretch only
+ * (see `referenceStretch`), so the others are recorded with an empty basis.
  */
 export interface ChangeAnswer {
   readonly export: Pick<ExportAnswer, 'status' | 'licensePolicy' | 'conditions' | 'basis'>;
@@ -95,12 +96,24 @@ export interface ChangeAnswer {
   readonly classification: { readonly band: string };
 }
 
-export function changeAnswer(answer: StatusAnswer): ChangeAnswer {
+export function changeAnswer(answer: StatusAnswer, withBasis = true): ChangeAnswer {
   return {
-    export: { status: answer.export.status, licensePolicy: answer.export.licensePolicy, conditions: answer.export.conditions, basis: answer.export.basis },
-    import: { status: answer.import.status, basis: answer.import.basis },
+    export: { status: answer.export.status, licensePolicy: answer.export.licensePolicy, conditions: answer.export.conditions, basis: withBasis ? answer.export.basis : [] },
+    import: { status: answer.import.status, basis: withBasis ? answer.import.basis : [] },
     classification: { band: answer.classification.band },
   };
+}
+
+/**
+ * The stretch of one side of a change whose basis and band a summary cites: the one in force when the change became
+ * known, else (for the timeline after) the last one.
+ */
+export function referenceStretch<T extends { readonly validFrom: string | null; readonly validTo: string | null }>(
+  stretches: readonly T[],
+  knownAt: Date,
+  side: 'before' | 'after',
+): T | undefined {
+  return at(stretches, knownAt.getTime()) ?? (side === 'after' ? stretches[stretches.length - 1] : undefined);
 }
 
 /** One stretch of a (chip, destination) timeline, as the policy projection records it before and after a change. */
@@ -136,7 +149,7 @@ export function statusView(answer: ChangeAnswer): StatusView {
   };
 }
 
-function at(stretches: readonly TimelineStretch[], time: number): TimelineStretch | undefined {
+function at<T extends { readonly validFrom: string | null; readonly validTo: string | null }>(stretches: readonly T[], time: number): T | undefined {
   return stretches.find(
     (s) => (s.validFrom === null || Date.parse(s.validFrom) <= time) && (s.validTo === null || time < Date.parse(s.validTo)),
   );
@@ -187,7 +200,7 @@ export function summarizeStatusChange(input: {
       return !previous || stableJson(statusView(previous.answer)) !== stableJson(statusView(stretch.answer));
     })
     .map((stretch) => ({ effectiveAt: stretch.validFrom as string, status: statusView(stretch.answer) }));
-  const reference = afterNow ?? input.after[input.after.length - 1] ?? beforeNow;
+  const reference = referenceStretch(input.after, input.knownAt, 'after') ?? referenceStretch(input.before, input.knownAt, 'before');
   return {
     chip: input.chip,
     destination: input.destination,

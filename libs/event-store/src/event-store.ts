@@ -39,19 +39,23 @@ export interface EventToAppend {
   readonly effectiveAt: Date;
 }
 
-export interface StoredEvent {
+/** Where an event sits in the log and what kind it is: all a reader that takes bodies from the table in SQL needs. */
+export interface EventHeader {
   readonly id: string;
-  readonly streamId: string;
-  readonly streamVersion: number;
   readonly position: number;
   readonly type: string;
+  readonly transactionId: string;
+}
+
+export interface StoredEvent extends EventHeader {
+  readonly streamId: string;
+  readonly streamVersion: number;
   readonly schemaVersion: number;
   readonly data: Record<string, unknown>;
   readonly metadata: EventMetadata;
   /** Transaction time: when the store accepted the event (server clock, never client-supplied). */
   readonly recordedAt: Date;
   readonly effectiveAt: Date;
-  readonly transactionId: string;
   readonly hash: string;
 }
 
@@ -436,9 +440,38 @@ export class EventStore {
    * order: everything below xmin has either committed or vanished, so nothing can appear behind the checkpoint.
    */
   async readAll(after: Checkpoint, limit: number, sql: Sql = this.db): Promise<StoredEvent[]> {
+    return this.readAfter(WHOLE_EVENTS, after, limit, sql);
+  }
+
+  /**
+   * Like readAll, but never ends inside a transaction: the trailing part of a transaction the limit cut is left for
+   * the next read, and a single transaction larger than the limit is read whole. Readers that treat one append as
+   * one change (the policy projection) then see the same groups whatever their batch size.
+   * `'headers'` reads no bodies (see EventHeader).
+   */
+  async readWholeTransactions(after: Checkpoint, limit: number, sql?: Sql): Promise<StoredEvent[]>;
+  async readWholeTransactions(after: Checkpoint, limit: number, sql: Sql | undefined, shape: 'headers'): Promise<EventHeader[]>;
+  async readWholeTransactions(after: Checkpoint, limit: number, sql: Sql = this.db, shape: 'events' | 'headers' = 'events'): Promise<EventHeader[]> {
+    const read: ReadShape<EventHeader> = shape === 'headers' ? HEADERS : WHOLE_EVENTS;
+    const events = await this.readAfter(read, after, limit, sql);
+    if (events.length < limit) return events;
+    const last = events[events.length - 1]!;
+    const cut = events.findIndex((event) => event.transactionId === last.transactionId);
+    if (cut > 0) return events.slice(0, cut);
     const { rows } = await sql.query<EventRow>({
-      name: 'read_all_after',
-      text: `SELECT ${EVENT_COLUMNS} FROM events
+      name: `${read.name}_transaction_rest`,
+      text: `SELECT ${read.columns} FROM events
+              WHERE transaction_id = $1::xid8 AND global_position > $2::bigint
+              ORDER BY events.global_position`,
+      values: [last.transactionId, last.position],
+    });
+    return [...events, ...rows.map(read.map)];
+  }
+
+  private async readAfter<T extends EventHeader>(read: ReadShape<T>, after: Checkpoint, limit: number, sql: Sql): Promise<T[]> {
+    const { rows } = await sql.query<EventRow>({
+      name: `${read.name}_after`,
+      text: `SELECT ${read.columns} FROM events
               WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
                 AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
               -- Qualified: the select list names its text rendering transaction_id too, and sorting by that would
@@ -447,28 +480,7 @@ export class EventStore {
               LIMIT $3`,
       values: [after.txid, after.position, limit],
     });
-    return rows.map(toStoredEvent);
-  }
-
-  /**
-   * Like readAll, but never ends inside a transaction: the trailing part of a transaction the limit cut is left for
-   * the next read, and a single transaction larger than the limit is read whole. Readers that treat one append as
-   * one change (the policy projection) then see the same groups whatever their batch size.
-   */
-  async readWholeTransactions(after: Checkpoint, limit: number, sql: Sql = this.db): Promise<StoredEvent[]> {
-    const events = await this.readAll(after, limit, sql);
-    if (events.length < limit) return events;
-    const last = events[events.length - 1]!;
-    const cut = events.findIndex((event) => event.transactionId === last.transactionId);
-    if (cut > 0) return events.slice(0, cut);
-    const { rows } = await sql.query<EventRow>({
-      name: 'read_transaction_rest',
-      text: `SELECT ${EVENT_COLUMNS} FROM events
-              WHERE transaction_id = $1::xid8 AND global_position > $2::bigint
-              ORDER BY events.global_position`,
-      values: [last.transactionId, last.position],
-    });
-    return [...events, ...rows.map(toStoredEvent)];
+    return rows.map(read.map);
   }
 
   /** The newest position and transaction in the log, visible or not yet safe to read. */
@@ -480,6 +492,21 @@ export class EventStore {
     return { position: Number(rows[0]?.position ?? 0), safeTxid: rows[0]?.xmin ?? '0' };
   }
 }
+
+/** What a log read selects and how it maps rows; `name` names its prepared statements. */
+interface ReadShape<T extends EventHeader> {
+  readonly name: string;
+  readonly columns: string;
+  readonly map: (row: EventRow) => T;
+}
+
+const WHOLE_EVENTS: ReadShape<StoredEvent> = { name: 'read_events', columns: EVENT_COLUMNS, map: toStoredEvent };
+
+const HEADERS: ReadShape<EventHeader> = {
+  name: 'read_headers',
+  columns: `event_id, global_position, type, transaction_id::text AS transaction_id`,
+  map: (row) => ({ id: row.event_id, position: Number(row.global_position), type: row.type, transactionId: row.transaction_id }),
+};
 
 export function toStoredEvent(row: EventRow): StoredEvent {
   return {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Database } from '@chiptrail/db';
 import { parseRecordEventRequest, type PolicyEventType } from '@chiptrail/domain';
 import { EventStore } from '@chiptrail/event-store';
@@ -30,7 +31,7 @@ it('catalogues events with what they are about, marks retractions and correction
   const record = new RecordPolicyEvent(store);
   const post = async (type: PolicyEventType, data: Record<string, unknown>, effectiveAt?: string) =>
     (await record.handle(parseRecordEventRequest({ type, data, effectiveAt, source }, clock.now()), { actor: 'user:spec' })).id;
-  await post('ChipRegistered', { chip: 'h20', vendor: 'NVIDIA', model: 'H20', datacenter: true }, '2024-01-01');
+  const registered = await post('ChipRegistered', { chip: 'h20', vendor: 'NVIDIA', model: 'H20', datacenter: true }, '2024-01-01');
   const imposed = await post('ControlImposed', {
     measureId: 'm', authority: 'US-BIS', direction: 'export', requirement: 'license_required', scope: { chips: ['h20'], eccnBands: ['3A090.a'] },
     destinations: ['CN'], title: 'Letter',
@@ -44,6 +45,14 @@ it('catalogues events with what they are about, marks retractions and correction
   const queries = new EventQueries(db);
   expect(await queries.get(licence)).toMatchObject({ authority: 'US-BIS', chips: ['h20', 'b30a'], destinations: ['CN', 'HK'], title: 'Licence' });
   expect(await queries.get(review)).toMatchObject({ authority: 'CN-CAC', chips: ['b30a', 'h20'], destinations: [], eccnBands: [] });
+  // Whatever shape an older event has, only strings are listed, each chip once, in the order first named.
+  const odd = await store.append(`odd-${randomUUID()}`, 'no_stream', [
+    { type: 'LicenseGranted', data: { chip: 'b30a', chips: ['h20', 7, 'b30a', 'h20'], subjects: { chips: ['x1'] }, scope: 'all', destinations: 'CN', authority: 3 }, metadata: { actor: 'user:spec' }, effectiveAt: new Date('2025-01-01') },
+  ]);
+  expect(await runner.catchUp()).toBe(1);
+  expect(await queries.get(odd.events[0]!.id)).toMatchObject({ authority: null, chips: ['b30a', 'h20', 'x1'], destinations: [], eccnBands: [], title: null });
+  // An event without a title of its own is listed under its source's.
+  expect(await queries.get(registered)).toMatchObject({ authority: null, chips: ['h20'], destinations: [], eccnBands: [], title: 'Source' });
   const correction = await post('EventCorrected', { eventId: imposed, effectiveAt: '2025-04-10', reason: 'date' });
   const second = await post('EventCorrected', { eventId: imposed, effectiveAt: '2025-04-11', reason: 'date again' });
   const retraction = await post('EventRetracted', { eventId: imposed, reason: 'error' });
@@ -64,7 +73,11 @@ it('catalogues events with what they are about, marks retractions and correction
     retraction: { id: retraction },
   });
 
-  const snapshot = async () => (await owner.query(`SELECT * FROM event_catalog ORDER BY position`)).rows;
+  const snapshot = async () => ({
+    rows: (await owner.query(`SELECT * FROM event_catalog ORDER BY position`)).rows,
+    // The listing indexes are built after the replay: the same ones, under the same names, must come back.
+    indexes: (await owner.query(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'event_catalog' ORDER BY 1`)).rows,
+  });
   const live = await snapshot();
   await rebuildProjection(owner, new EventStore(owner, clock), new EventCatalogProjection());
   expect(await snapshot()).toEqual(live);

@@ -1,45 +1,60 @@
 import { isPolicyEventType } from '@chiptrail/domain';
-import { pgArray, type Sql } from '@chiptrail/db';
-import type { StoredEvent } from '@chiptrail/event-store';
-import type { Projection } from '@chiptrail/projections';
+import type { Sql } from '@chiptrail/db';
+import type { EventHeader } from '@chiptrail/event-store';
+import type { HeaderProjection } from '@chiptrail/projections';
 
 /**
  * Every policy event with what it is about, for listing and filtering, with its retraction and corrections.
- * The small derived columns go as parallel arrays; bodies are taken from the events table inside the server, so a
- * rebuild or a large import sends no event body back and no jsonb is parsed again.
+ * Rows are derived inside the server from the events table, so runners and rebuilds read this projection no event
+ * bodies and nothing is parsed or sent twice. What an event is about: the chip it describes and the chips its
+ * scope, list or subjects name (each once, in that order), its scope's bands, its destinations, its authority, its
+ * title (or its source's) and the event it corrects or retracts. Values that are not strings are left out.
  */
-export class EventCatalogProjection implements Projection {
+export class EventCatalogProjection implements HeaderProjection {
   readonly name = 'event_catalog';
   readonly tables = ['event_catalog'] as const;
   readonly batchSize = 2000;
+  readonly reads = 'headers';
+  /** Writes look rows up by position and event id only (unique indexes); the listing indexes can wait for the end. */
+  readonly indexesReadWhileApplying = [];
 
-  async apply(events: readonly StoredEvent[], tx: Sql): Promise<void> {
-    const rows = events.filter((event) => isPolicyEventType(event.type)).map(catalogRow);
-    if (rows.length === 0) return;
-    const column = <K extends keyof CatalogRow>(key: K) => rows.map((row) => row[key]);
+  async apply(events: readonly EventHeader[], tx: Sql): Promise<void> {
+    const policy = events.filter((event) => isPolicyEventType(event.type));
+    if (policy.length === 0) return;
+    const positions = policy.map((event) => event.position);
     await tx.query(
       `INSERT INTO event_catalog (position, event_id, stream_id, type, authority, chips, eccn_bands, destinations, title,
                                   effective_at, recorded_at, data, source, actor, target_event_id)
-       SELECT e.global_position, e.event_id, e.stream_id, e.type, r.authority, r.chips::text[], r.eccn_bands::text[],
-              r.destinations::text[], r.title, e.effective_at, e.recorded_at, e.data, nullif(e.metadata -> 'source', 'null'),
-              e.metadata ->> 'actor', r.target_event_id
-         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::uuid[])
-              AS r(position, authority, chips, eccn_bands, destinations, title, target_event_id)
-         JOIN events e ON e.global_position = r.position
-        ORDER BY e.global_position
+       SELECT e.global_position, e.event_id, e.stream_id, e.type,
+              CASE WHEN jsonb_typeof(e.data -> 'authority') = 'string' THEN e.data ->> 'authority' END,
+              CASE
+                WHEN e.data ?| ARRAY['scope', 'chips', 'subjects'] THEN
+                  ARRAY(SELECT x #>> '{}' FROM jsonb_array_elements(
+                          jsonb_build_array(e.data -> 'chip')
+                          || CASE WHEN jsonb_typeof(e.data #> '{scope,chips}') = 'array' THEN e.data #> '{scope,chips}' ELSE '[]' END
+                          || CASE WHEN jsonb_typeof(e.data -> 'chips') = 'array' THEN e.data -> 'chips' ELSE '[]' END
+                          || CASE WHEN jsonb_typeof(e.data #> '{subjects,chips}') = 'array' THEN e.data #> '{subjects,chips}' ELSE '[]' END
+                        ) WITH ORDINALITY AS a(x, n)
+                         WHERE jsonb_typeof(x) = 'string' GROUP BY 1 ORDER BY min(n))
+                WHEN jsonb_typeof(e.data -> 'chip') = 'string' THEN ARRAY[e.data ->> 'chip']
+                ELSE '{}'
+              END,
+              CASE WHEN jsonb_typeof(e.data #> '{scope,eccnBands}') = 'array' THEN
+                ARRAY(SELECT x #>> '{}' FROM jsonb_array_elements(e.data #> '{scope,eccnBands}') AS x WHERE jsonb_typeof(x) = 'string')
+                ELSE '{}' END,
+              CASE WHEN jsonb_typeof(e.data -> 'destinations') = 'array' THEN
+                ARRAY(SELECT x #>> '{}' FROM jsonb_array_elements(e.data -> 'destinations') AS x WHERE jsonb_typeof(x) = 'string')
+                ELSE '{}' END,
+              CASE WHEN jsonb_typeof(e.data -> 'title') = 'string' THEN e.data ->> 'title' ELSE e.metadata #>> '{source,title}' END,
+              e.effective_at, e.recorded_at, e.data, nullif(e.metadata -> 'source', 'null'), e.metadata ->> 'actor',
+              CASE WHEN jsonb_typeof(e.data -> 'eventId') = 'string' THEN (e.data ->> 'eventId')::uuid END
+         FROM events e
+        -- The range keeps the lookup to this batch's part of the log: without it the planner may scan all of it.
+        WHERE e.global_position = ANY ($1::bigint[]) AND e.global_position BETWEEN $2 AND $3
        ON CONFLICT (position) DO NOTHING`,
-      [
-        column('position'),
-        column('authority'),
-        column('chips'),
-        column('eccnBands'),
-        column('destinations'),
-        column('title'),
-        column('targetEventId'),
-      ],
+      [positions, positions[0], positions[positions.length - 1]],
     );
-    const positions = column('position');
-    if (rows.some((row) => row.type === 'EventRetracted')) {
+    if (policy.some((event) => event.type === 'EventRetracted')) {
       await tx.query(
         `UPDATE event_catalog c SET retracted_by = r.event_id, retracted_at = r.recorded_at
            FROM event_catalog r
@@ -47,7 +62,7 @@ export class EventCatalogProjection implements Projection {
         [positions],
       );
     }
-    if (rows.some((row) => row.type === 'EventCorrected')) {
+    if (policy.some((event) => event.type === 'EventCorrected')) {
       await tx.query(
         `UPDATE event_catalog c SET corrected_by = c.corrected_by || r.ids
            FROM (SELECT target_event_id, array_agg(event_id ORDER BY position) AS ids FROM event_catalog
@@ -57,30 +72,4 @@ export class EventCatalogProjection implements Projection {
       );
     }
   }
-}
-
-type CatalogRow = ReturnType<typeof catalogRow>;
-
-/** What an event is about: the chip it describes and the chips its scope, list or subjects name, each once. */
-function catalogRow(event: StoredEvent) {
-  const data = event.data as Record<string, unknown>;
-  const list = (value: unknown) => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
-  const scope = (data.scope ?? {}) as Record<string, unknown>;
-  const subjects = (data.subjects ?? {}) as Record<string, unknown>;
-  const chips = new Set([
-    ...(typeof data.chip === 'string' ? [data.chip] : []),
-    ...list(scope.chips),
-    ...list(data.chips),
-    ...list(subjects.chips),
-  ]);
-  return {
-    position: event.position,
-    type: event.type,
-    authority: typeof data.authority === 'string' ? data.authority : null,
-    chips: pgArray([...chips]),
-    eccnBands: pgArray(list(scope.eccnBands)),
-    destinations: pgArray(list(data.destinations)),
-    title: typeof data.title === 'string' ? data.title : (event.metadata.source?.title ?? null),
-    targetEventId: typeof data.eventId === 'string' ? data.eventId : null,
-  };
 }

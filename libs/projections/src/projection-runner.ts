@@ -2,7 +2,7 @@ import type { Client } from 'pg';
 import { pgErrorCode, type Database, type Sql } from '@chiptrail/db';
 import { EVENTS_CHANNEL, type Checkpoint, type EventStore } from '@chiptrail/event-store';
 import type { Logger } from '@chiptrail/runtime';
-import type { Projection } from './projection';
+import { applyEventsTo, readEventsFor, type Projection } from './projection';
 
 /** Namespace of the session advisory locks that elect one leader per projection across all processes. */
 export const PROJECTION_LOCK_NAMESPACE = 0x43540001;
@@ -212,10 +212,10 @@ export async function readCheckpoint(
 export async function applyBatch(tx: Sql, store: EventStore, projection: Projection, batchSize: number): Promise<number> {
   const checkpoint = await readCheckpoint(tx, projection.name, true);
   const limit = projection.follows ? await readCheckpoint(tx, projection.follows) : null;
-  const read = await store.readWholeTransactions(checkpoint, batchSize, tx);
+  const read = await readEventsFor(store, projection, checkpoint, batchSize, tx);
   const events = limit ? read.filter((event) => !isAfter({ txid: event.transactionId, position: event.position }, limit)) : read;
   if (events.length === 0) return 0;
-  await projection.apply(events, tx);
+  await applyEventsTo(projection, events, tx);
   const last = events[events.length - 1]!;
   const moved = await tx.query(
     `UPDATE projection_checkpoints

@@ -1,5 +1,5 @@
 import type { Sql } from '@chiptrail/db';
-import type { StoredEvent } from '@chiptrail/event-store';
+import type { Checkpoint, EventHeader, EventStore, StoredEvent } from '@chiptrail/event-store';
 
 /**
  * A named read model fed from the global log. `apply` gets each batch inside the transaction that also moves the
@@ -8,7 +8,7 @@ import type { StoredEvent } from '@chiptrail/event-store';
  * Handlers must write only to `tables`, with unqualified names (a rebuild points `search_path` at fresh copies),
  * and must derive everything from the events (no wall clock), so a rebuild reproduces the live read model.
  */
-export interface Projection {
+interface ProjectionShape {
   readonly name: string;
   readonly tables: readonly string[];
   readonly batchSize?: number;
@@ -16,5 +16,33 @@ export interface Projection {
   readonly rebuildable?: boolean;
   /** The projection this one builds on: it reads no further than that one's checkpoint and wakes when it moves. */
   readonly follows?: string;
+  /**
+   * The non-unique indexes `apply` reads by. A rebuild keeps these (and every unique index) on the fresh tables from
+   * the start and builds the others once the log is replayed, as bulk loads do; without this list it keeps them all.
+   */
+  readonly indexesReadWhileApplying?: readonly string[];
+}
+
+export interface EventProjection extends ProjectionShape {
+  readonly reads?: 'events';
   apply(events: readonly StoredEvent[], tx: Sql): Promise<void>;
+}
+
+/** Takes what it needs of the events' bodies from the events table, in SQL: runners and rebuilds read it no bodies. */
+export interface HeaderProjection extends ProjectionShape {
+  readonly reads: 'headers';
+  apply(events: readonly EventHeader[], tx: Sql): Promise<void>;
+}
+
+export type Projection = EventProjection | HeaderProjection;
+
+/** The next batch after `after`, in whole transactions, as the projection reads it. */
+export function readEventsFor(store: EventStore, projection: Projection, after: Checkpoint, limit: number, sql?: Sql): Promise<readonly EventHeader[]> {
+  return projection.reads === 'headers' ? store.readWholeTransactions(after, limit, sql, 'headers') : store.readWholeTransactions(after, limit, sql);
+}
+
+/** Applies a batch `readEventsFor` read for this projection. */
+export function applyEventsTo(projection: Projection, events: readonly EventHeader[], tx: Sql): Promise<void> {
+  // readEventsFor read whole events for every projection that does not read headers only.
+  return projection.reads === 'headers' ? projection.apply(events, tx) : projection.apply(events as readonly StoredEvent[], tx);
 }

@@ -1,7 +1,7 @@
 import type { Database, Sql } from '@chiptrail/db';
-import { START, type Checkpoint, type EventStore, type StoredEvent } from '@chiptrail/event-store';
+import { START, type Checkpoint, type EventHeader, type EventStore } from '@chiptrail/event-store';
 import { PROJECTIONS_CHANNEL, ensureCheckpoint } from './projection-runner';
-import type { Projection } from './projection';
+import { applyEventsTo, readEventsFor, type Projection } from './projection';
 
 export interface RebuildProgress {
   readonly projection: string;
@@ -30,12 +30,20 @@ export async function rebuildProjection(
   const liveSchema = live.rows[0]!.schema;
   await ensureCheckpoint(db, projection.name);
 
-  await db.transaction(async (tx) => {
+  const deferred = await db.transaction(async (tx) => {
     await tx.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await tx.query(`CREATE SCHEMA ${schema}`);
     for (const table of projection.tables) {
       await tx.query(`CREATE TABLE ${schema}.${table} (LIKE ${liveSchema}.${table} INCLUDING ALL)`);
     }
+    if (!projection.indexesReadWhileApplying) return [];
+    const kept = new Set(projection.indexesReadWhileApplying);
+    const live = await indexShapes(tx, liveSchema, projection.tables);
+    const later = (await indexShapes(tx, schema, projection.tables)).filter(
+      (copy) => !copy.unique && !live.some((index) => index.table === copy.table && index.shape === copy.shape && kept.has(index.name)),
+    );
+    for (const index of later) await tx.query(`DROP INDEX ${schema}.${index.name}`);
+    return later;
   });
 
   const total = Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM events`)).rows[0]?.n ?? 0);
@@ -45,9 +53,10 @@ export async function rebuildProjection(
   const batch = projection.batchSize ? Math.max(projection.batchSize, BATCH) : BATCH;
 
   /** Applies events read after `checkpoint` into the fresh tables, and moves past them. */
-  const applyRead = async (tx: Sql, events: readonly StoredEvent[]): Promise<void> => {
-    await tx.query(`SELECT set_config('search_path', $1, true)`, [`${schema}, ${liveSchema}`]);
-    await projection.apply(events, tx);
+  const applyRead = async (tx: Sql, events: readonly EventHeader[]): Promise<void> => {
+    // Nobody reads the fresh tables before the swap, whose own commit is durable and flushes everything before it.
+    await tx.query(`SELECT set_config('search_path', $1, true), set_config('synchronous_commit', 'off', true)`, [`${schema}, ${liveSchema}`]);
+    await applyEventsTo(projection, events, tx);
     const last = events[events.length - 1]!;
     checkpoint = { txid: last.transactionId, position: last.position };
     handled += events.length;
@@ -66,15 +75,18 @@ export async function rebuildProjection(
   };
 
   // The next batch is read (on another connection) while this one is applied: reading and writing overlap.
-  let reading = store.readWholeTransactions(checkpoint, batch);
+  let reading = readEventsFor(store, projection, checkpoint, batch);
   for (;;) {
     const events = await reading;
     if (events.length === 0) break;
     const last = events[events.length - 1]!;
-    reading = store.readWholeTransactions({ txid: last.transactionId, position: last.position }, batch);
+    reading = readEventsFor(store, projection, { txid: last.transactionId, position: last.position }, batch);
     reading.catch(() => undefined);
     await db.transaction((tx) => applyRead(tx, events));
     report();
+  }
+  for (const index of deferred) {
+    await db.query(`${index.shape.replace(/^CREATE INDEX ON/, `CREATE INDEX ON ${schema}.${index.table}`)}`);
   }
 
   await db.transaction(async (tx) => {
@@ -82,7 +94,7 @@ export async function rebuildProjection(
     // waits for the swap. Then the tables, so no reader sees them half-swapped.
     await tx.query(`SELECT 1 FROM projection_checkpoints WHERE name = $1 FOR UPDATE`, [projection.name]);
     await tx.query(`LOCK TABLE ${projection.tables.map((t) => `${liveSchema}.${t}`).join(', ')} IN ACCESS EXCLUSIVE MODE`);
-    for (let events = await store.readWholeTransactions(checkpoint, batch, tx); events.length > 0; events = await store.readWholeTransactions(checkpoint, batch, tx)) {
+    for (let events = await readEventsFor(store, projection, checkpoint, batch, tx); events.length > 0; events = await readEventsFor(store, projection, checkpoint, batch, tx)) {
       await applyRead(tx, events);
       report();
     }
@@ -113,10 +125,14 @@ export async function rebuildProjection(
 }
 
 async function indexShapes(tx: Sql, schema: string, tables: readonly string[]) {
-  const { rows } = await tx.query<{ table: string; name: string; shape: string }>(
-    `SELECT tablename AS "table", indexname AS name,
-            regexp_replace(indexdef, '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+', 'CREATE \\1INDEX ON') AS shape
-       FROM pg_indexes WHERE schemaname = $1 AND tablename = ANY ($2)`,
+  const { rows } = await tx.query<{ table: string; name: string; shape: string; unique: boolean }>(
+    `SELECT t.relname AS "table", i.relname AS name, x.indisunique AS unique,
+            regexp_replace(pg_get_indexdef(x.indexrelid), '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+', 'CREATE \\1INDEX ON') AS shape
+       FROM pg_index x
+       JOIN pg_class i ON i.oid = x.indexrelid
+       JOIN pg_class t ON t.oid = x.indrelid
+       JOIN pg_namespace n ON n.oid = t.relnamespace
+      WHERE n.nspname = $1 AND t.relname = ANY ($2)`,
     [schema, tables],
   );
   return rows;

@@ -134,6 +134,8 @@ it('a rebuild reproduces the live read model exactly', async () => {
     registry: (await owner.query(`SELECT * FROM chip_registry ORDER BY chip`)).rows,
     intervals: (await owner.query(`SELECT * FROM status_intervals ORDER BY chip, destination, known_from, valid_from`)).rows,
     changes: (await owner.query(`SELECT chip, destination, known_at, before, after, array_length(caused_by, 1) AS causes FROM status_changes ORDER BY chip, destination, known_at`)).rows,
+    // Indexes the replay did not need are built after it: the same ones, under the same names, must come back.
+    indexes: (await owner.query(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY ($1) ORDER BY 1`, [['policy_facts', 'fact_corrections', 'chip_registry', 'status_intervals', 'status_changes']])).rows,
   });
   const live = await snapshot();
   expect(live.intervals.length).toBeGreaterThan(20);

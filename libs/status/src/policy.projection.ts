@@ -2,6 +2,7 @@ import {
   ANY_DESTINATION,
   applyCorrections,
   changeAnswer,
+  referenceStretch,
   chipAt,
   classify,
   destinationsNamed,
@@ -23,7 +24,7 @@ import {
 } from '@chiptrail/domain';
 import type { Sql } from '@chiptrail/db';
 import type { StoredEvent } from '@chiptrail/event-store';
-import type { Projection } from '@chiptrail/projections';
+import type { EventProjection } from '@chiptrail/projections';
 
 /**
  * The policy projection: keeps what we know (policy_facts, bitemporal), the chip registry and every
@@ -32,9 +33,18 @@ import type { Projection } from '@chiptrail/projections';
  * Knowledge time: changes caused by an event are known from its `recorded_at`. Events of one append share that
  * time and are applied together. A batch works in memory on the chips it touches and writes once at the end.
  */
-export class PolicyProjection implements Projection {
+export class PolicyProjection implements EventProjection {
   readonly name = 'policy';
   readonly tables = ['policy_facts', 'fact_corrections', 'chip_registry', 'status_intervals', 'status_changes'] as const;
+  /** What `prefetch` and the loaders below search by; status reads and alerts use the rest. */
+  readonly indexesReadWhileApplying = [
+    'policy_facts_current_chips_idx',
+    'policy_facts_current_companies_idx',
+    'policy_facts_current_entity_idx',
+    'policy_facts_band_scoped_idx',
+    'policy_facts_known_idx',
+    'fact_corrections_target_idx',
+  ];
   constructor(readonly batchSize = 1000) {}
 
   async apply(events: readonly StoredEvent[], tx: Sql): Promise<void> {
@@ -208,6 +218,10 @@ class PolicyWork {
   private bandScopedLoaded = false;
   private readonly corrections = new Map<string, CorrectionRow>();
   private readonly correctionsLoadedFor = new Set<string>();
+  /** Ids `prefetch` asked about: a stored correction among them is in `corrections`, any other is none. */
+  private readonly correctionIdsLookedUp = new Set<string>();
+  /** The first stored version of each fact `prefetch` saw corrected (null: none stored before this batch). */
+  private readonly originals = new Map<string, { data: Record<string, unknown>; effective_at: Date } | null>();
   private readonly intervals = new Map<string, IntervalRow[]>();
   private readonly newIntervals: IntervalRow[] = [];
   private readonly closedIntervals: IntervalRow[] = [];
@@ -286,9 +300,19 @@ class PolicyWork {
         `SELECT DISTINCT target_id FROM fact_corrections WHERE correction_id = ANY ($1::uuid[])`,
         [[...targets]],
       );
+      for (const id of targets) this.correctionIdsLookedUp.add(id);
       // A retraction of a correction revises the corrected event.
       for (const row of rows) targets.add(row.target_id);
       await this.loadCorrections([...targets]);
+    }
+    if (this.stored.facts && targets.size > 0) {
+      const { rows } = await this.tx.query<{ event_id: string; data: Record<string, unknown>; effective_at: Date }>(
+        `SELECT DISTINCT ON (event_id) event_id, data, effective_at FROM policy_facts
+          WHERE event_id = ANY ($1::uuid[]) ORDER BY event_id, known_from`,
+        [[...targets]],
+      );
+      for (const id of targets) this.originals.set(id, null);
+      for (const row of rows) this.originals.set(row.event_id, row);
     }
     if (this.stored.facts && (entities.size > 0 || targets.size > 0)) {
       const { rows } = await this.tx.query<FactDbRow>(
@@ -379,14 +403,18 @@ class PolicyWork {
     const current = await this.currentFact(targetId);
     if (!current) return;
     await this.loadCorrections([targetId]);
-    const original = this.stored.facts
-      ? await this.tx.query<{ data: Record<string, unknown>; effective_at: Date }>(
-          `SELECT data, effective_at FROM policy_facts WHERE event_id = $1 ORDER BY known_from LIMIT 1`,
-          [targetId],
-        )
-      : { rows: [] };
+    const stored = this.originals.has(targetId)
+      ? this.originals.get(targetId)
+      : this.stored.facts
+        ? (
+            await this.tx.query<{ data: Record<string, unknown>; effective_at: Date }>(
+              `SELECT data, effective_at FROM policy_facts WHERE event_id = $1 ORDER BY known_from LIMIT 1`,
+              [targetId],
+            )
+          ).rows[0]
+        : undefined;
     const first = this.firstNewFacts.get(targetId);
-    const base = original.rows[0] ?? (first ? { data: first.data as Record<string, unknown>, effective_at: first.effectiveAt } : undefined);
+    const base = stored ?? (first ? { data: first.data as Record<string, unknown>, effective_at: first.effectiveAt } : undefined);
     if (!base) return;
     const active = [...this.corrections.values()]
       .filter((c) => c.targetId === targetId && !c.retracted)
@@ -613,16 +641,19 @@ class PolicyWork {
     after: ReadonlyArray<{ validFrom: Date | null; validTo: Date | null; answer: StatusAnswer }>,
   ): void {
     const key = `${chip}|${destination}|${known.getTime()}`;
-    const stretches = (rows: typeof before) =>
-      rows.map((row) => ({ validFrom: row.validFrom?.toISOString() ?? null, validTo: row.validTo?.toISOString() ?? null, answer: changeAnswer(row.answer) }));
+    const stretches = (rows: typeof before, side: 'before' | 'after') => {
+      const spans = rows.map((row) => ({ validFrom: row.validFrom?.toISOString() ?? null, validTo: row.validTo?.toISOString() ?? null, row }));
+      const reference = referenceStretch(spans, known, side);
+      return spans.map(({ validFrom, validTo, row }, index) => ({ validFrom, validTo, answer: changeAnswer(row.answer, spans[index] === reference) }));
+    };
     const existing = this.statusChanges.get(key);
     this.statusChanges.set(key, {
       chip,
       destination,
       knownAt: known,
       causedBy: [...new Set([...(existing?.causedBy ?? []), ...causedBy])],
-      before: existing?.before ?? stretches(before),
-      after: stretches(after),
+      before: existing?.before ?? stretches(before, 'before'),
+      after: stretches(after, 'after'),
     });
   }
 
@@ -749,7 +780,7 @@ class PolicyWork {
 
   private async findCorrection(correctionId: string): Promise<CorrectionRow | undefined> {
     const cached = this.corrections.get(correctionId);
-    if (cached || !this.stored.corrections) return cached;
+    if (cached || !this.stored.corrections || this.correctionIdsLookedUp.has(correctionId)) return cached;
     const { rows } = await this.tx.query<{ target_id: string }>(`SELECT target_id FROM fact_corrections WHERE correction_id = $1`, [correctionId]);
     if (!rows[0]) return undefined;
     await this.loadCorrections([rows[0].target_id]);
