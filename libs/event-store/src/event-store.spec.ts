@@ -10,6 +10,7 @@ import {
   StreamVersionConflictError,
   checkpointOf,
   type Checkpoint,
+  type EventHeader,
   type EventToAppend,
   type StoredEvent,
 } from './event-store';
@@ -361,6 +362,14 @@ describe('reading whole transactions', () => {
     expect(whole.map((e) => e.id)).toEqual(first.events.map((e) => e.id));
     const rest = await store.readWholeTransactions(checkpointOf(whole.at(-1)!), 2);
     expect(rest.map((e) => e.id)).toEqual(second.events.map((e) => e.id));
+
+    // Headers only: the same events, cut the same way, with nothing but where they sit and what they are.
+    const header = ({ id, position, type, transactionId }: EventHeader) => ({ id, position, type, transactionId });
+    for (const [after, limit] of [[start, 4], [start, 2], [checkpointOf(whole.at(-1)!), 2]] as const) {
+      const headers = await store.readWholeTransactions(after, limit, undefined, 'headers');
+      expect(headers).toEqual((await store.readWholeTransactions(after, limit)).map(header));
+      expect(Object.keys(headers[0]!).sort()).toEqual(['id', 'position', 'transactionId', 'type']);
+    }
   });
 });
 

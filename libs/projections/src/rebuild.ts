@@ -74,6 +74,8 @@ export async function rebuildProjection(
     });
   };
 
+  const readsWhileApplying = projection.indexesReadWhileApplying?.length !== 0;
+  let analysedAt = 0;
   // The next batch is read (on another connection) while this one is applied: reading and writing overlap.
   let reading = readEventsFor(store, projection, checkpoint, batch);
   for (;;) {
@@ -84,6 +86,13 @@ export async function rebuildProjection(
     reading.catch(() => undefined);
     await db.transaction((tx) => applyRead(tx, events));
     report();
+    // Fresh tables have no statistics, and without them the planner takes a projection's lookups for scans of
+    // everything (300 k events in: a bitmap over every current fact instead of the GIN entries of 400 chips, 1.3 s
+    // a batch). Analysed as they double, they cost a handful of samples.
+    if (readsWhileApplying && handled >= analysedAt * 2) {
+      await db.query(`ANALYZE ${projection.tables.map((table) => `${schema}.${table}`).join(', ')}`);
+      analysedAt = handled;
+    }
   }
   for (const index of deferred) {
     await db.query(`${index.shape.replace(/^CREATE INDEX ON/, `CREATE INDEX ON ${schema}.${index.table}`)}`);

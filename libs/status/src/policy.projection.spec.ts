@@ -141,6 +141,18 @@ it('a rebuild reproduces the live read model exactly', async () => {
   expect(live.intervals.length).toBeGreaterThan(20);
   await rebuildProjection(owner, new EventStore(owner, clock), new PolicyProjection());
   expect(await snapshot()).toEqual(live);
+  // Analysed while it was replayed (the planner's lookups need statistics), so it comes back with them.
+  const analysed = await owner.query(`SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = 'public' AND tablename = ANY ($1) ORDER BY 1`, [['policy_facts', 'status_intervals']]);
+  expect(analysed.rows.map((row) => row.tablename)).toEqual(['policy_facts', 'status_intervals']);
+});
+
+it('searches GIN indexes without pending lists, which every lookup would scan whole', async () => {
+  const { rows } = await owner.query<{ index: string; options: string[] | null }>(
+    `SELECT c.relname AS index, c.reloptions AS options FROM pg_class c JOIN pg_am a ON a.oid = c.relam
+      WHERE a.amname = 'gin' AND c.relnamespace = 'public'::regnamespace ORDER BY 1`,
+  );
+  expect(rows.map((row) => row.index)).toEqual(expect.arrayContaining(['policy_facts_current_chips_idx', 'policy_facts_current_companies_idx', 'status_changes_caused_by_idx']));
+  for (const row of rows) expect({ index: row.index, options: row.options }).toEqual({ index: row.index, options: ['fastupdate=off'] });
 });
 
 it('ignores events of other kinds', async () => {
