@@ -53,9 +53,12 @@ export async function rebuildProjection(
   const batch = projection.batchSize ? Math.max(projection.batchSize, BATCH) : BATCH;
 
   /** Applies events read after `checkpoint` into the fresh tables, and moves past them. */
-  const applyRead = async (tx: Sql, events: readonly EventHeader[]): Promise<void> => {
-    // Nobody reads the fresh tables before the swap, whose own commit is durable and flushes everything before it.
-    await tx.query(`SELECT set_config('search_path', $1, true), set_config('synchronous_commit', 'off', true)`, [`${schema}, ${liveSchema}`]);
+  const applyRead = async (tx: Sql, events: readonly EventHeader[], commit: 'flushed' | 'unflushed'): Promise<void> => {
+    // Nobody reads the fresh tables before the swap, whose own commit is flushed, and with it everything before it.
+    await tx.query(`SELECT set_config('search_path', $1, true), set_config('synchronous_commit', $2, true)`, [
+      `${schema}, ${liveSchema}`,
+      commit === 'flushed' ? 'on' : 'off',
+    ]);
     await applyEventsTo(projection, events, tx);
     const last = events[events.length - 1]!;
     checkpoint = { txid: last.transactionId, position: last.position };
@@ -84,7 +87,7 @@ export async function rebuildProjection(
     const last = events[events.length - 1]!;
     reading = readEventsFor(store, projection, { txid: last.transactionId, position: last.position }, batch);
     reading.catch(() => undefined);
-    await db.transaction((tx) => applyRead(tx, events));
+    await db.transaction((tx) => applyRead(tx, events, 'unflushed'));
     report();
     // Fresh tables have no statistics, and without them the planner takes a projection's lookups for scans of
     // everything (300 k events in: a bitmap over every current fact instead of the GIN entries of 400 chips, 1.3 s
@@ -104,7 +107,7 @@ export async function rebuildProjection(
     await tx.query(`SELECT 1 FROM projection_checkpoints WHERE name = $1 FOR UPDATE`, [projection.name]);
     await tx.query(`LOCK TABLE ${projection.tables.map((t) => `${liveSchema}.${t}`).join(', ')} IN ACCESS EXCLUSIVE MODE`);
     for (let events = await readEventsFor(store, projection, checkpoint, batch, tx); events.length > 0; events = await readEventsFor(store, projection, checkpoint, batch, tx)) {
-      await applyRead(tx, events);
+      await applyRead(tx, events, 'flushed');
       report();
     }
     await tx.query(`SELECT set_config('search_path', $1, true)`, [liveSchema]);

@@ -237,18 +237,15 @@ class PolicyWork {
   ) {}
 
   static async open(tx: Sql): Promise<PolicyWork> {
-    const [registry, floor, stored] = await Promise.all([
-      tx.query<{ chip: string; vendor: string; model: string; datacenter: boolean; specs: unknown; origin: string | null; tpp: number | null; performance_density: number | null; band: string; band_reason: string; registered_event_id: string; effective_at: Date; recorded_at: Date; updated_at: Date }>(
-        `SELECT * FROM chip_registry`,
-      ),
-      tx.query<{ floor: Date | null }>(
-        `SELECT greatest((SELECT max(known_from) FROM policy_facts), (SELECT max(known_to) FROM policy_facts WHERE known_to <> 'infinity')) AS floor`,
-      ),
-      tx.query<{ facts: boolean; corrections: boolean; intervals: boolean }>(
-        `SELECT EXISTS (SELECT FROM policy_facts) AS facts, EXISTS (SELECT FROM fact_corrections) AS corrections,
-                EXISTS (SELECT FROM status_intervals) AS intervals`,
-      ),
-    ]);
+    // One statement after another: a connection runs one at a time anyway (node-postgres will stop queueing them).
+    const registry = await tx.query<{ chip: string; vendor: string; model: string; datacenter: boolean; specs: unknown; origin: string | null; tpp: number | null; performance_density: number | null; band: string; band_reason: string; registered_event_id: string; effective_at: Date; recorded_at: Date; updated_at: Date }>(
+      `SELECT * FROM chip_registry`,
+    );
+    const { rows: [state] } = await tx.query<{ floor: Date | null; facts: boolean; corrections: boolean; intervals: boolean }>(
+      `SELECT greatest((SELECT max(known_from) FROM policy_facts), (SELECT max(known_to) FROM policy_facts WHERE known_to <> 'infinity')) AS floor,
+              EXISTS (SELECT FROM policy_facts) AS facts, EXISTS (SELECT FROM fact_corrections) AS corrections,
+              EXISTS (SELECT FROM status_intervals) AS intervals`,
+    );
     const rows = new Map<string, RegistryRow>(
       registry.rows.map((row) => [
         row.chip,
@@ -270,7 +267,7 @@ class PolicyWork {
         },
       ]),
     );
-    return new PolicyWork(tx, rows, floor.rows[0]?.floor?.getTime() ?? Number.NEGATIVE_INFINITY, stored.rows[0]!);
+    return new PolicyWork(tx, rows, state!.floor?.getTime() ?? Number.NEGATIVE_INFINITY, { facts: state!.facts, corrections: state!.corrections, intervals: state!.intervals });
   }
 
   /**
@@ -706,24 +703,21 @@ class PolicyWork {
     const vendors = wanted
       .map((chip) => vendorOf(chip) ?? String(this.registrations.get(chip)?.data.vendor ?? this.registryRow(chip)?.vendor ?? '').trim().toLowerCase())
       .filter((vendor) => vendor !== '');
-    const none = { rows: [] };
-    const [facts, intervals] = await Promise.all([
-      this.stored.facts
-        ? this.tx.query<FactDbRow>(
-            `SELECT ${FACT_COLUMNS} FROM policy_facts
-              WHERE known_to = 'infinity'
-                AND (chips && $1::text[] OR companies && $2::text[] ${this.bandScopedLoaded ? '' : 'OR band_scoped'})`,
-            [wanted, [...new Set(vendors)]],
-          )
-        : none,
-      this.stored.intervals
-        ? this.tx.query<{ chip: string; destination: string; valid_from: Date | number; valid_to: Date | number; known_from: Date; answer: StatusAnswer }>(
-            `SELECT chip, destination, valid_from, valid_to, known_from, answer FROM status_intervals
-              WHERE chip = ANY ($1::text[]) AND known_to = 'infinity' ORDER BY chip, destination, valid_from`,
-            [wanted],
-          )
-        : none,
-    ]);
+    const facts = this.stored.facts
+      ? await this.tx.query<FactDbRow>(
+          `SELECT ${FACT_COLUMNS} FROM policy_facts
+            WHERE known_to = 'infinity'
+              AND (chips && $1::text[] OR companies && $2::text[] ${this.bandScopedLoaded ? '' : 'OR band_scoped'})`,
+          [wanted, [...new Set(vendors)]],
+        )
+      : { rows: [] };
+    const intervals = this.stored.intervals
+      ? await this.tx.query<{ chip: string; destination: string; valid_from: Date | number; valid_to: Date | number; known_from: Date; answer: StatusAnswer }>(
+          `SELECT chip, destination, valid_from, valid_to, known_from, answer FROM status_intervals
+            WHERE chip = ANY ($1::text[]) AND known_to = 'infinity' ORDER BY chip, destination, valid_from`,
+          [wanted],
+        )
+      : { rows: [] };
     this.bandScopedLoaded = true;
     this.remember(facts.rows.map(factFromDb));
     await this.loadEntities(facts.rows.map((row) => row.entity_key));
