@@ -35,7 +35,7 @@ const RAW_INSERT = `INSERT INTO raw_events (global_position, event_id, stream_id
  */
 export async function appendFigures(context: BenchContext): Promise<Figure[]> {
   const quick = context.quick;
-  const repetitions = quick ? 5 : 7;
+  const repetitions = context.config.repetitions ?? (quick ? 5 : 7);
   const database = await createScratchDatabase(context.config.adminDatabaseUrl, 'bench_append');
   const emmettName = `${database.name}_emmett`;
   const admin = await Database.connect({ url: context.config.adminDatabaseUrl, poolSize: 1, applicationName: 'bench' });

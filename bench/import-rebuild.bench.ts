@@ -30,7 +30,7 @@ import { syntheticDataset } from './synthetic-dataset';
 export async function importAndRebuildFigures(context: BenchContext): Promise<Figure[]> {
   // Quick: small enough that the projection passes (catch-up and rebuild, the slow part) fit the five minutes.
   const total = context.quick ? 30_000 : 1_000_000;
-  const repetitions = context.quick ? 1 : 3;
+  const repetitions = context.config.repetitions ?? (context.quick ? 1 : 3);
   const file = path.join(tmpdir(), `chiptrail-bench-${process.pid}.ndjson`);
   context.log(`import: writing ${total.toLocaleString('en-US')} synthetic events`);
   let lines = 0;

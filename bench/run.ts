@@ -59,6 +59,7 @@ async function main(): Promise<void> {
   const result = {
     date: new Date().toISOString(),
     quick: config.quick,
+    repetitions: config.repetitions,
     machine: { ...machine(), postgres: await serverVersion(config.adminDatabaseUrl) },
     durationSeconds: Math.round((Date.now() - started) / 1000),
     figures: figures.map((f) => ({ name: f.name, value: round(f.value), unit: f.unit, baseline: f.baseline === null ? null : round(f.baseline), baselineName: f.baselineName, ratio: f.ratio === null ? null : Math.round(f.ratio * 100) / 100, target: f.target, met: f.met })),

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadBenchConfig, loadConfig } from './config';
 
 describe('loadConfig', () => {
   it('defaults to embedded PostgreSQL, BullMQ on PostgreSQL and port 3000', () => {
@@ -41,5 +41,13 @@ describe('loadConfig', () => {
       { address: '::1', prefix: 128, family: 6 },
       { address: '10.0.0.0', prefix: 8, family: 4 },
     ]);
+  });
+});
+
+describe('loadBenchConfig', () => {
+  it('runs each suite its own number of rounds unless BENCH_REPETITIONS says otherwise', () => {
+    expect(loadBenchConfig({})).toMatchObject({ quick: false, only: [], repetitions: null });
+    expect(loadBenchConfig({ BENCH_QUICK: '1', BENCH_ONLY: 'import, read', BENCH_REPETITIONS: '1' })).toMatchObject({ quick: true, only: ['import', 'read'], repetitions: 1 });
+    expect(() => loadBenchConfig({ BENCH_REPETITIONS: '0' })).toThrow(/BENCH_REPETITIONS: must be between 1 and 20/);
   });
 });

@@ -232,6 +232,8 @@ export interface BenchConfig {
   readonly quick: boolean;
   /** Figures to run (names or prefixes); empty: all. */
   readonly only: readonly string[];
+  /** BENCH_REPETITIONS: measured rounds per figure instead of each suite's own (fewer: a full-size run in less time). */
+  readonly repetitions: number | null;
   /** PATH for the processes the benchmark starts (they get no other variable of ours). */
   readonly path: string;
 }
@@ -244,6 +246,7 @@ export function loadBenchConfig(env: Env = environment()): BenchConfig {
     redisUrl: url(env, 'BENCH_REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379',
     quick: quick === '1' || quick === 'true',
     only: (env.BENCH_ONLY ?? '').split(',').map((name) => name.trim()).filter(Boolean),
+    repetitions: env.BENCH_REPETITIONS === undefined ? null : integer(env, 'BENCH_REPETITIONS', 1, 1, 20),
     path: env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
   };
 }
