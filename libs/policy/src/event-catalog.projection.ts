@@ -54,21 +54,24 @@ export class EventCatalogProjection implements HeaderProjection {
        ON CONFLICT (position) DO NOTHING`,
       [positions, positions[0], positions[positions.length - 1]],
     );
-    if (policy.some((event) => event.type === 'EventRetracted')) {
+    const positionsOf = (type: string) => policy.filter((event) => event.type === type).map((event) => event.position);
+    const retractions = positionsOf('EventRetracted');
+    if (retractions.length > 0) {
       await tx.query(
         `UPDATE event_catalog c SET retracted_by = r.event_id, retracted_at = r.recorded_at
            FROM event_catalog r
-          WHERE r.position = ANY ($1::bigint[]) AND r.type = 'EventRetracted' AND c.event_id = r.target_event_id`,
-        [positions],
+          WHERE r.position = ANY ($1::bigint[]) AND c.event_id = r.target_event_id`,
+        [retractions],
       );
     }
-    if (policy.some((event) => event.type === 'EventCorrected')) {
+    const corrections = positionsOf('EventCorrected');
+    if (corrections.length > 0) {
       await tx.query(
         `UPDATE event_catalog c SET corrected_by = c.corrected_by || r.ids
            FROM (SELECT target_event_id, array_agg(event_id ORDER BY position) AS ids FROM event_catalog
-                  WHERE position = ANY ($1::bigint[]) AND type = 'EventCorrected' GROUP BY target_event_id) AS r
+                  WHERE position = ANY ($1::bigint[]) GROUP BY target_event_id) AS r
           WHERE c.event_id = r.target_event_id`,
-        [positions],
+        [corrections],
       );
     }
   }

@@ -98,7 +98,7 @@ export async function rebuildProjection(
     }
   }
   for (const index of deferred) {
-    await db.query(`${index.shape.replace(/^CREATE INDEX ON/, `CREATE INDEX ON ${schema}.${index.table}`)}`);
+    await db.query(index.shape.replace(/^CREATE INDEX ON/, `CREATE INDEX ON ${schema}.${index.table}`));
   }
 
   await db.transaction(async (tx) => {
