@@ -587,7 +587,8 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   for (const key of Object.keys(left)) {
     if (!writable(left[key])) continue;
     keys += 1;
-    if (!Object.prototype.hasOwnProperty.call(right, key) || !jsonEqual(left[key], right[key])) return false;
+    // A key the other side leaves out of its JSON (undefined, a function) is missing there, whatever this side holds.
+    if (!Object.prototype.hasOwnProperty.call(right, key) || !writable(right[key]) || !jsonEqual(left[key], right[key])) return false;
   }
   for (const key of Object.keys(right)) if (writable(right[key])) keys -= 1;
   return keys === 0;
