@@ -220,7 +220,7 @@ class PolicyWork {
   private readonly correctionsLoadedFor = new Set<string>();
   /** Ids `prefetch` asked about: a stored correction among them is in `corrections`, any other is none. */
   private readonly correctionIdsLookedUp = new Set<string>();
-  /** The first stored version of each fact `prefetch` saw corrected (null: none stored before this batch). */
+  /** The first stored version of corrected facts (null: none stored before this batch); see loadOriginals. */
   private readonly originals = new Map<string, { data: Record<string, unknown>; effective_at: Date } | null>();
   private readonly intervals = new Map<string, IntervalRow[]>();
   private readonly newIntervals: IntervalRow[] = [];
@@ -302,15 +302,7 @@ class PolicyWork {
       for (const row of rows) targets.add(row.target_id);
       await this.loadCorrections([...targets]);
     }
-    if (this.stored.facts && targets.size > 0) {
-      const { rows } = await this.tx.query<{ event_id: string; data: Record<string, unknown>; effective_at: Date }>(
-        `SELECT DISTINCT ON (event_id) event_id, data, effective_at FROM policy_facts
-          WHERE event_id = ANY ($1::uuid[]) ORDER BY event_id, known_from`,
-        [[...targets]],
-      );
-      for (const id of targets) this.originals.set(id, null);
-      for (const row of rows) this.originals.set(row.event_id, row);
-    }
+    await this.loadOriginals([...targets]);
     if (this.stored.facts && (entities.size > 0 || targets.size > 0)) {
       const { rows } = await this.tx.query<FactDbRow>(
         `SELECT ${FACT_COLUMNS} FROM policy_facts
@@ -400,18 +392,10 @@ class PolicyWork {
     const current = await this.currentFact(targetId);
     if (!current) return;
     await this.loadCorrections([targetId]);
-    const stored = this.originals.has(targetId)
-      ? this.originals.get(targetId)
-      : this.stored.facts
-        ? (
-            await this.tx.query<{ data: Record<string, unknown>; effective_at: Date }>(
-              `SELECT data, effective_at FROM policy_facts WHERE event_id = $1 ORDER BY known_from LIMIT 1`,
-              [targetId],
-            )
-          ).rows[0]
-        : undefined;
+    await this.loadOriginals([targetId]);
+    const original = this.originals.get(targetId);
     const first = this.firstNewFacts.get(targetId);
-    const base = stored ?? (first ? { data: first.data as Record<string, unknown>, effective_at: first.effectiveAt } : undefined);
+    const base = original ?? (first ? { data: first.data as Record<string, unknown>, effective_at: first.effectiveAt } : undefined);
     if (!base) return;
     const active = [...this.corrections.values()]
       .filter((c) => c.targetId === targetId && !c.retracted)
@@ -641,7 +625,7 @@ class PolicyWork {
     const stretches = (rows: typeof before, side: 'before' | 'after') => {
       const spans = rows.map((row) => ({ validFrom: row.validFrom?.toISOString() ?? null, validTo: row.validTo?.toISOString() ?? null, row }));
       const reference = referenceStretch(spans, known, side);
-      return spans.map(({ validFrom, validTo, row }, index) => ({ validFrom, validTo, answer: changeAnswer(row.answer, spans[index] === reference) }));
+      return spans.map((span) => ({ validFrom: span.validFrom, validTo: span.validTo, answer: changeAnswer(span.row.answer, span === reference) }));
     };
     const existing = this.statusChanges.get(key);
     this.statusChanges.set(key, {
@@ -747,6 +731,19 @@ class PolicyWork {
       if (this.newFactIds.has(row.eventId)) continue;
       this.putFact(row);
     }
+  }
+
+  /** The first stored version of each of these facts (what their corrections apply to), once per batch. */
+  private async loadOriginals(eventIds: readonly string[]): Promise<void> {
+    const wanted = [...new Set(eventIds)].filter((id) => !this.originals.has(id));
+    for (const id of wanted) this.originals.set(id, null);
+    if (wanted.length === 0 || !this.stored.facts) return;
+    const { rows } = await this.tx.query<{ event_id: string; data: Record<string, unknown>; effective_at: Date }>(
+      `SELECT DISTINCT ON (event_id) event_id, data, effective_at FROM policy_facts
+        WHERE event_id = ANY ($1::uuid[]) ORDER BY event_id, known_from`,
+      [wanted],
+    );
+    for (const row of rows) this.originals.set(row.event_id, row);
   }
 
   private async loadCorrections(targetIds: readonly string[]): Promise<void> {
