@@ -44,6 +44,12 @@ describe('POST /api/v1/events/import', () => {
     const refused = await post('admin', ndjson([chipAndControl('import-d')[1]]));
     expect(refused.status).toBe(400);
     expect(await readJson(refused)).toMatchObject({ code: 'unknown_chip', detail: expect.stringMatching(/^Line 1: /) });
+    for (const [index, title] of ['NUL \u0000 here', 'half \ud800 a pair'].entries()) {
+      const [chip, control] = chipAndControl(`import-e${index}`);
+      const unstorable = await post('admin', ndjson([chip, { ...control, data: { ...control?.data, title } }]));
+      expect(unstorable.status).toBe(400);
+      expect(await readJson(unstorable)).toMatchObject({ code: 'import_line_invalid', problems: [{ field: 'line.2' }], detail: expect.stringMatching(/^Line 2: data\.title: text may not contain the NUL/) });
+    }
     expect(await count()).toBe(before);
   });
 

@@ -1,6 +1,6 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { SigningKeys } from '@chiptrail/auth';
 import { ValidationError } from '@chiptrail/domain';
+import { hmacSignature, signatureMatches } from '@chiptrail/runtime';
 
 export type LinkPurpose = 'confirm' | 'unsubscribe';
 
@@ -16,17 +16,14 @@ export class LinkTokens {
 
   async sign(subscriptionId: string, purpose: LinkPurpose, expiresAt: Date | null): Promise<string> {
     const payload = Buffer.from(JSON.stringify({ s: subscriptionId, p: purpose, e: expiresAt ? Math.floor(expiresAt.getTime() / 1000) : 0 })).toString('base64url');
-    const signature = createHmac('sha256', await this.keys.key(`link:${purpose}`)).update(payload).digest('base64url');
-    return `${payload}.${signature}`;
+    return `${payload}.${hmacSignature(await this.keys.key(`link:${purpose}`), payload)}`;
   }
 
   async verify(token: unknown, purpose: LinkPurpose, now: Date): Promise<string> {
     if (typeof token !== 'string' || token.length > 500) throw new LinkTokenError('invalid_link', 'This link is not valid.');
     const [payload, signature] = token.split('.');
     if (!payload || !signature) throw new LinkTokenError('invalid_link', 'This link is not valid.');
-    const expected = createHmac('sha256', await this.keys.key(`link:${purpose}`)).update(payload).digest();
-    const given = Buffer.from(signature, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new LinkTokenError('invalid_link', 'This link is not valid.');
+    if (!signatureMatches(await this.keys.key(`link:${purpose}`), payload, signature)) throw new LinkTokenError('invalid_link', 'This link is not valid.');
     let data: { s: string; p: string; e: number };
     try {
       data = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { s: string; p: string; e: number };

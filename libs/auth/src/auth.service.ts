@@ -1,8 +1,8 @@
-import { createHash, createHmac, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { ConflictError, NotFoundError, ValidationError } from '@chiptrail/domain';
 import type { Database } from '@chiptrail/db';
-import { uuidv7, type Clock } from '@chiptrail/runtime';
+import { hmacSignature, signatureMatches, uuidv7, type Clock } from '@chiptrail/runtime';
 import type { SigningKeys } from './signing-keys';
 
 export type Role = 'admin' | 'curator' | 'viewer';
@@ -189,9 +189,7 @@ export class AuthService {
   private async verifyToken(credential: string): Promise<Principal> {
     const [payloadPart, signature] = credential.slice('ct_tok_'.length).split('.');
     if (!payloadPart || !signature) throw new AuthenticationError('invalid_token', 'The token is malformed.');
-    const expected = createHmac('sha256', await this.signingSecret()).update(payloadPart).digest();
-    const given = Buffer.from(signature, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (!signatureMatches(await this.signingSecret(), payloadPart, signature)) {
       throw new AuthenticationError('invalid_token', 'The token signature is not valid.');
     }
     let payload: { sub?: unknown; role?: unknown; exp?: unknown };
@@ -211,15 +209,14 @@ export class AuthService {
 
   private async sign(payload: { sub: string; role: Role; exp: number }): Promise<string> {
     const body = Buffer.from(JSON.stringify({ ...payload, iat: Math.floor(this.clock.now().getTime() / 1000) })).toString('base64url');
-    const signature = createHmac('sha256', await this.signingSecret()).update(body).digest('base64url');
-    return `ct_tok_${body}.${signature}`;
+    return `ct_tok_${body}.${hmacSignature(await this.signingSecret(), body)}`;
   }
 
   /** The queue dashboard cannot send bearer tokens: it gets a signed cookie, valid one hour, for its path only. */
   async boardCookie(principal: Principal): Promise<string> {
     const expires = Math.floor(this.clock.now().getTime() / 1000) + 3600;
     const payload = Buffer.from(JSON.stringify({ sub: principal.id, role: principal.role, exp: expires })).toString('base64url');
-    const signature = createHmac('sha256', await this.keys.key('queue-board')).update(payload).digest('base64url');
+    const signature = hmacSignature(await this.keys.key('queue-board'), payload);
     return `ct_board=${payload}.${signature}; Path=/admin/queues; HttpOnly; SameSite=Strict; Max-Age=3600${this.options.secureCookies ? '; Secure' : ''}`;
   }
 
@@ -229,9 +226,7 @@ export class AuthService {
     if (!value) return undefined;
     const [payload, signature] = value.split('.');
     if (!payload || !signature) return undefined;
-    const expected = createHmac('sha256', await this.keys.key('queue-board')).update(payload).digest();
-    const given = Buffer.from(signature, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    if (!signatureMatches(await this.keys.key('queue-board'), payload, signature)) return undefined;
     try {
       const data = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { role?: Role; exp?: number };
       if (!data.exp || data.exp * 1000 < this.clock.now().getTime() || !data.role || !ROLES.includes(data.role)) return undefined;

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { ValidationError } from './errors';
-import { assertStorableText, unstorableTextAt } from './storable-text';
+import { assertStorableText, jsonTextMayBeUnstorable, unstorableTextAt } from './storable-text';
 
 describe('storable text', () => {
   it('accepts any well-formed Unicode, emoji and combining marks included', () => {
@@ -12,5 +13,27 @@ describe('storable text', () => {
     expect(unstorableTextAt({ ['x\udfff']: 1 })).toBe('x\udfff');
     expect(unstorableTextAt('\u0000')).toBe('(body)');
     expect(() => assertStorableText({ name: '\u0000' })).toThrow(ValidationError);
+  });
+
+  it('lets through untouched only JSON text whose values are all storable', () => {
+    expect(jsonTextMayBeUnstorable('{"title":"Ω≈ç 💥","n":1}')).toBe(true);
+    expect(jsonTextMayBeUnstorable('{"title":"plain","list":["a"]}')).toBe(false);
+    expect(jsonTextMayBeUnstorable(JSON.stringify({ t: 'a\u0000b' }))).toBe(true);
+    expect(jsonTextMayBeUnstorable('{"t":"\\ud800"}')).toBe(true);
+    // Any UTF-16 code unit, lone surrogates and NUL included.
+    const unit = fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code));
+    fc.assert(
+      fc.property(fc.jsonValue({ stringUnit: unit }), (value) => {
+        if (!jsonTextMayBeUnstorable(JSON.stringify(value))) expect(unstorableTextAt(value)).toBeNull();
+      }),
+      { numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.string({ unit }), (text) => {
+        const json = JSON.stringify({ text });
+        if (unstorableTextAt(JSON.parse(json)) !== null) expect(jsonTextMayBeUnstorable(json)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

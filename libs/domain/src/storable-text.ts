@@ -23,6 +23,15 @@ export function unstorableTextAt(value: unknown): string | null {
   return null;
 }
 
+/**
+ * Whether JSON text can parse to text that `unstorableTextAt` refuses. A string in JSON holds NUL only as an escape,
+ * and a lone surrogate only as an escape or as a surrogate already in the text (a UTF-8 decoder never makes one), so
+ * text without either parses to storable text: bulk imports walk only the lines that could fail.
+ */
+export function jsonTextMayBeUnstorable(text: string): boolean {
+  return /\\u|[\u0000\ud800-\udfff]/.test(text);
+}
+
 /** Refuses text that cannot be stored faithfully, naming where it is. */
 export function assertStorableText(value: unknown): void {
   const at = unstorableTextAt(value);

@@ -1,4 +1,4 @@
-import { ValidationError, assertStorableText, parseRecordEventRequest } from '@chiptrail/domain';
+import { ValidationError, assertStorableText, jsonTextMayBeUnstorable, parseRecordEventRequest } from '@chiptrail/domain';
 import { PayloadTooLargeError } from '@chiptrail/http';
 import type { Clock } from '@chiptrail/runtime';
 import type { ImportPolicyEvents, ImportRequest } from './import-policy-events.handler';
@@ -75,7 +75,7 @@ export async function importNdjson(
       if (line.trim() === '') continue;
       try {
         const value: unknown = JSON.parse(line);
-        assertStorableText(value);
+        if (jsonTextMayBeUnstorable(line)) assertStorableText(value);
         batch.push(parseRecordEventRequest(value, clock.now()));
         batchLines.push(lineNumber);
       } catch (error) {
@@ -109,10 +109,12 @@ export async function* ndjsonLines(body: AsyncIterable<Buffer | string>, maxLine
     if (total > maxTotal) throw new PayloadTooLargeError(`The import is over ${maxTotal} bytes; split it into several.`);
     let start = 0;
     for (let newline = chunk.indexOf(10); newline >= 0; newline = chunk.indexOf(10, start)) {
-      pending.push(chunk.subarray(start, newline));
       line += 1;
       if (pendingBytes + newline - start > maxLine) throw ValidationError.field(`line.${line}`, `is longer than ${maxLine} bytes.`);
-      yield Buffer.concat(pending).toString('utf8').replace(/\r$/, '');
+      // Most lines lie within one chunk: decoded in place, without copying them out first.
+      yield withoutCarriageReturn(
+        pending.length === 0 ? chunk.toString('utf8', start, newline) : Buffer.concat([...pending, chunk.subarray(start, newline)]).toString('utf8'),
+      );
       pending = [];
       pendingBytes = 0;
       start = newline + 1;
@@ -123,5 +125,9 @@ export async function* ndjsonLines(body: AsyncIterable<Buffer | string>, maxLine
       if (pendingBytes > maxLine) throw ValidationError.field(`line.${line + 1}`, `is longer than ${maxLine} bytes.`);
     }
   }
-  if (pendingBytes > 0) yield Buffer.concat(pending).toString('utf8').replace(/\r$/, '');
+  if (pendingBytes > 0) yield withoutCarriageReturn(Buffer.concat(pending).toString('utf8'));
+}
+
+function withoutCarriageReturn(line: string): string {
+  return line.endsWith('\r') ? line.slice(0, -1) : line;
 }

@@ -1,3 +1,4 @@
 export * from './clock';
 export * from './ids';
 export * from './logger';
+export * from './signatures';
