@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createScratchDatabase, Database, withDatabase } from '@chiptrail/db';
 import { EventStore, type EventToAppend } from '@chiptrail/event-store';
 import { Clock } from '@chiptrail/runtime';
-import { interleavedMedians, throughput, throughputFigure, type BenchContext, type Figure } from './bench.support';
+import { interleavedMedians, roundsFor, throughput, throughputFigure, type BenchContext, type Figure } from './bench.support';
 
 /** About 1 KB of jsonb, like a real control event with its title and scope. */
 export function sampleData(n: number): Record<string, unknown> {
@@ -35,7 +35,7 @@ const RAW_INSERT = `INSERT INTO raw_events (global_position, event_id, stream_id
  */
 export async function appendFigures(context: BenchContext): Promise<Figure[]> {
   const quick = context.quick;
-  const repetitions = context.config.repetitions ?? (quick ? 5 : 7);
+  const repetitions = roundsFor(context, 5, 7);
   const database = await createScratchDatabase(context.config.adminDatabaseUrl, 'bench_append');
   const emmettName = `${database.name}_emmett`;
   const admin = await Database.connect({ url: context.config.adminDatabaseUrl, poolSize: 1, applicationName: 'bench' });

@@ -48,6 +48,11 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
 }
 
+/** Measured rounds for a suite: BENCH_REPETITIONS when given, else the suite's own for a quick or a full run. */
+export function roundsFor(context: BenchContext, quick: number, full: number): number {
+  return context.config.repetitions ?? (context.quick ? quick : full);
+}
+
 /** Runs `once` `warmup` times unmeasured, then `repetitions` times; the median of what it returns. */
 export async function medianOf(repetitions: number, once: (round: number) => Promise<number>, warmup = 1): Promise<number> {
   for (let round = 0; round < warmup; round += 1) await once(-1 - round);

@@ -11,6 +11,7 @@ import { createScratchDatabase, Database, type ScratchDatabase } from '@chiptrai
 import {
   medianOf,
   plainFigure,
+  roundsFor,
   rssSampler,
   startApi,
   startWorker,
@@ -30,7 +31,7 @@ import { syntheticDataset } from './synthetic-dataset';
 export async function importAndRebuildFigures(context: BenchContext): Promise<Figure[]> {
   // Quick: small enough that the projection passes (catch-up and rebuild, the slow part) fit the five minutes.
   const total = context.quick ? 30_000 : 1_000_000;
-  const repetitions = context.config.repetitions ?? (context.quick ? 1 : 3);
+  const repetitions = roundsFor(context, 1, 3);
   const file = path.join(tmpdir(), `chiptrail-bench-${process.pid}.ndjson`);
   context.log(`import: writing ${total.toLocaleString('en-US')} synthetic events`);
   let lines = 0;

@@ -1,5 +1,5 @@
 import { createScratchDatabase, Database } from '@chiptrail/db';
-import { freePort, latencyFigure, median, startApi, startNode, throughputFigure, waitForHttp, type BenchContext, type Figure } from './bench.support';
+import { freePort, latencyFigure, median, roundsFor, startApi, startNode, throughputFigure, waitForHttp, type BenchContext, type Figure } from './bench.support';
 
 interface Load {
   readonly requestsPerSecond: number;
@@ -28,7 +28,7 @@ async function load(url: string, headers: Record<string, string>, seconds: numbe
  */
 export async function statusReadFigures(context: BenchContext): Promise<Figure[]> {
   const seconds = context.quick ? 4 : 10;
-  const repetitions = context.config.repetitions ?? (context.quick ? 1 : 3);
+  const repetitions = roundsFor(context, 1, 3);
   const database = await createScratchDatabase(context.config.adminDatabaseUrl, 'bench_read');
   const api = await startApi(context, database, { SEED_DATASET: 'true', RUN_WORKER: 'false' });
   const owner = await Database.connect({ url: database.ownerUrl, poolSize: 1, applicationName: 'bench-read' });
