@@ -11,7 +11,8 @@ import { ROOT, machine, serverVersion, type BenchContext, type Figure } from './
 /**
  * `npm run bench`: every figure next to a baseline measured in the same run on the same machine (machines here are
  * noisy, so only ratios mean anything). Prints a table and writes bench/results/<date>.json.
- * BENCH_QUICK=1 runs a smaller version of every figure; BENCH_ONLY=append,import runs some of them.
+ * BENCH_QUICK=1 runs a smaller version of every figure; BENCH_ONLY=append,import runs some of them (written to
+ * <date>-append-import.json, beside the day's full run).
  */
 const SUITES: Array<{ name: string; run: (context: BenchContext) => Promise<Figure[]> }> = [
   { name: 'append', run: appendFigures },
@@ -51,6 +52,8 @@ async function main(): Promise<void> {
     root: ROOT,
     log: (message) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}\n`),
   };
+  const unknown = config.only.filter((name) => !SUITES.some((suite) => suite.name === name));
+  if (unknown.length > 0) throw new Error(`BENCH_ONLY: no suite ${unknown.join(', ')}; the suites are ${SUITES.map((suite) => suite.name).join(', ')}.`);
   const figures: Figure[] = [];
   for (const suite of SUITES) {
     if (config.only.length > 0 && !config.only.includes(suite.name)) continue;
@@ -66,7 +69,9 @@ async function main(): Promise<void> {
   };
   const directory = path.join(ROOT, 'bench', 'results');
   mkdirSync(directory, { recursive: true });
-  const file = path.join(directory, `${result.date.slice(0, 10)}${config.quick ? '-quick' : ''}.json`);
+  // A run of some suites must not replace the day's run of all of them.
+  const suites = config.only.length > 0 ? `-${SUITES.filter((suite) => config.only.includes(suite.name)).map((suite) => suite.name).join('-')}` : '';
+  const file = path.join(directory, `${result.date.slice(0, 10)}${config.quick ? '-quick' : ''}${suites}.json`);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`\n${table(figures)}\n\nmachine: ${JSON.stringify(result.machine)}\nwritten to ${path.relative(ROOT, file)}\n`);
   const missed = figures.filter((f) => f.met === false);

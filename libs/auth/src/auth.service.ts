@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError, ValidationError } from '@chiptrail/domain
 import type { Database } from '@chiptrail/db';
 import { hmacSignature, signatureMatches, uuidv7, type Clock } from '@chiptrail/runtime';
 import type { SigningKeys } from './signing-keys';
+import { VerifiedKeys } from './verified-keys';
 
 export type Role = 'admin' | 'curator' | 'viewer';
 export const ROLES: readonly Role[] = ['viewer', 'curator', 'admin'];
@@ -38,6 +39,7 @@ const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 const MAX_FAILED_LOGINS = 5;
 const LOCKOUT_MS = 15 * 60 * 1000;
 const KEY_CACHE_MS = 30_000;
+const KEY_REFRESH_AHEAD_MS = 5_000;
 
 /** scrypt with a per-secret salt; the parameters travel with the hash so they can be raised later. */
 export async function hashSecret(secret: string): Promise<string> {
@@ -65,7 +67,7 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
  * of successful checks so the hash is not paid on every request.
  */
 export class AuthService {
-  private readonly keyCache = new Map<string, { principal: Principal; until: number }>();
+  private readonly verifiedKeys = new VerifiedKeys(KEY_CACHE_MS, KEY_REFRESH_AHEAD_MS);
   private dummyHash: Promise<string> | undefined;
 
   constructor(
@@ -163,27 +165,24 @@ export class AuthService {
     if (!rows[0]) throw new NotFoundError('api_key_not_found', `No API key ${id}.`);
     if (rows[0].revoked_at) throw new ConflictError('api_key_revoked', `API key ${id} is already revoked.`);
     await this.db.query(`UPDATE api_keys SET revoked_at = $2 WHERE id = $1`, [id, this.clock.now()]);
-    for (const [cacheKey, entry] of this.keyCache) if (entry.principal.id === `api-key:${id}`) this.keyCache.delete(cacheKey);
+    this.verifiedKeys.forget(`api-key:${id}`);
   }
 
-  private async verifyKey(credential: string): Promise<Principal> {
+  private verifyKey(credential: string): Promise<Principal> {
     const cacheKey = createHash('sha256').update(credential).digest('hex');
-    const now = Date.now();
-    const cached = this.keyCache.get(cacheKey);
-    if (cached && cached.until > now) return cached.principal;
-    const match = /^ct_key_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/.exec(credential);
-    if (!match) throw new AuthenticationError('invalid_token', 'The API key is malformed.');
-    const { rows } = await this.db.query<{ role: Role; key_hash: string; revoked_at: Date | null }>(
-      `SELECT role, key_hash, revoked_at FROM api_keys WHERE id = $1`,
-      [match[1]],
-    );
-    const row = rows[0];
-    if (!row || row.revoked_at || !(await verifySecret(match[2] as string, row.key_hash))) {
-      throw new AuthenticationError('invalid_token', 'The API key is unknown or revoked.');
-    }
-    const principal: Principal = { id: `api-key:${match[1]}`, role: row.role };
-    this.keyCache.set(cacheKey, { principal, until: now + KEY_CACHE_MS });
-    return principal;
+    return this.verifiedKeys.principal(cacheKey, this.clock.now().getTime(), async () => {
+      const match = /^ct_key_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/.exec(credential);
+      if (!match) throw new AuthenticationError('invalid_token', 'The API key is malformed.');
+      const { rows } = await this.db.query<{ role: Role; key_hash: string; revoked_at: Date | null }>(
+        `SELECT role, key_hash, revoked_at FROM api_keys WHERE id = $1`,
+        [match[1]],
+      );
+      const row = rows[0];
+      if (!row || row.revoked_at || !(await verifySecret(match[2] as string, row.key_hash))) {
+        throw new AuthenticationError('invalid_token', 'The API key is unknown or revoked.');
+      }
+      return { id: `api-key:${match[1]}`, role: row.role };
+    });
   }
 
   private async verifyToken(credential: string): Promise<Principal> {

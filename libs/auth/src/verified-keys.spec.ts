@@ -1,0 +1,126 @@
+import type { Principal } from './auth.service';
+import { VerifiedKeys } from './verified-keys';
+
+const viewer: Principal = { id: 'api-key:0123456789abcdef', role: 'viewer' };
+
+/** A check that answers when told to, counting how often it was started. */
+function gatedCheck(outcome: () => Principal = () => viewer) {
+  const gates: Array<() => void> = [];
+  const check = {
+    started: 0,
+    run: () => {
+      check.started += 1;
+      return new Promise<Principal>((resolve, reject) =>
+        gates.push(() => {
+          try {
+            resolve(outcome());
+          } catch (error) {
+            reject(error);
+          }
+        }),
+      );
+    },
+    release: async () => {
+      gates.splice(0).forEach((open) => open());
+      await new Promise((resolve) => setImmediate(resolve));
+    },
+  };
+  return check;
+}
+
+describe('VerifiedKeys', () => {
+  it('given a burst of requests with one unchecked key, checks it once and answers them all', async () => {
+    const keys = new VerifiedKeys(30_000, 5_000);
+    const check = gatedCheck();
+    const answers = Promise.all(Array.from({ length: 50 }, () => keys.principal('k', 1_000, check.run)));
+    await check.release();
+    expect(await answers).toEqual(Array.from({ length: 50 }, () => viewer));
+    expect(check.started).toBe(1);
+  });
+
+  it('answers from memory until the last stretch before expiry, then answers at once and checks again behind it', async () => {
+    const keys = new VerifiedKeys(30_000, 5_000);
+    const check = gatedCheck();
+    const first = keys.principal('k', 0, check.run);
+    await check.release();
+    await first;
+    expect(await keys.principal('k', 24_999, check.run)).toEqual(viewer);
+    expect(check.started).toBe(1);
+
+    // In the last five seconds: the answer does not wait for the check, and a burst starts only one.
+    const burst = await Promise.all(Array.from({ length: 20 }, () => keys.principal('k', 26_000, check.run)));
+    expect(burst).toEqual(Array.from({ length: 20 }, () => viewer));
+    expect(check.started).toBe(2);
+    await check.release();
+    // The background check renewed the entry from when it started.
+    expect(await keys.principal('k', 50_000, check.run)).toEqual(viewer);
+    expect(check.started).toBe(2);
+  });
+
+  it('never answers past expiry without a check, and remembers nothing from a failed one', async () => {
+    const keys = new VerifiedKeys(30_000, 5_000);
+    let revoked = false;
+    const check = gatedCheck(() => {
+      if (revoked) throw new Error('The API key is unknown or revoked.');
+      return viewer;
+    });
+    const first = keys.principal('k', 0, check.run);
+    await check.release();
+    await first;
+
+    revoked = true;
+    const late = expect(keys.principal('k', 30_000, check.run)).rejects.toThrow('revoked');
+    await check.release();
+    await late;
+    const again = expect(keys.principal('k', 30_001, check.run)).rejects.toThrow('revoked');
+    await check.release();
+    await again;
+    expect(check.started).toBe(3);
+  });
+
+  it('drops an entry whose background check fails, so the next request waits for a check of its own', async () => {
+    const keys = new VerifiedKeys(30_000, 5_000);
+    let revoked = false;
+    const check = gatedCheck(() => {
+      if (revoked) throw new Error('The API key is unknown or revoked.');
+      return viewer;
+    });
+    const first = keys.principal('k', 0, check.run);
+    await check.release();
+    await first;
+    revoked = true;
+    expect(await keys.principal('k', 27_000, check.run)).toEqual(viewer);
+    await check.release();
+    const next = expect(keys.principal('k', 27_001, check.run)).rejects.toThrow('revoked');
+    await check.release();
+    await next;
+    expect(check.started).toBe(3);
+  });
+
+  it('forgets a revoked key at once, and keeps nothing that a check running at the revocation found', async () => {
+    const keys = new VerifiedKeys(30_000, 5_000);
+    const check = gatedCheck();
+    const first = keys.principal('k', 0, check.run);
+    await check.release();
+    await first;
+    keys.forget(viewer.id);
+    const racing = keys.principal('k', 1, check.run);
+    keys.forget(viewer.id);
+    await check.release();
+    expect(await racing).toEqual(viewer);
+    keys.principal('k', 2, check.run).catch(() => undefined);
+    expect(check.started).toBe(3);
+  });
+
+  it('keeps keys apart', async () => {
+    const keys = new VerifiedKeys(30_000, 5_000);
+    const other: Principal = { id: 'api-key:fedcba9876543210', role: 'admin' };
+    const a = gatedCheck();
+    const b = gatedCheck(() => other);
+    const answers = Promise.all([keys.principal('a', 0, a.run), keys.principal('b', 0, b.run)]);
+    await a.release();
+    await b.release();
+    expect(await answers).toEqual([viewer, other]);
+    expect(await keys.principal('b', 1, a.run)).toEqual(other);
+  });
+});
