@@ -3,25 +3,37 @@ import { VerifiedKeys } from './verified-keys';
 
 const viewer: Principal = { id: 'api-key:0123456789abcdef', role: 'viewer' };
 
-/** A check that answers when told to, counting how often it was started. */
+/**
+ * A check that decides when it starts (as the real one reads the key's row first) and answers when told to (as the
+ * slow hash finishes later), counting how often it was started.
+ */
 function gatedCheck(outcome: () => Principal = () => viewer) {
   const gates: Array<() => void> = [];
   const check = {
     started: 0,
     run: () => {
       check.started += 1;
+      let decided: () => Principal;
+      try {
+        const principal = outcome();
+        decided = () => principal;
+      } catch (error) {
+        decided = () => {
+          throw error;
+        };
+      }
       return new Promise<Principal>((resolve, reject) =>
         gates.push(() => {
           try {
-            resolve(outcome());
+            resolve(decided());
           } catch (error) {
             reject(error);
           }
         }),
       );
     },
-    release: async () => {
-      gates.splice(0).forEach((open) => open());
+    release: async (count = gates.length) => {
+      gates.splice(0, count).forEach((open) => open());
       await new Promise((resolve) => setImmediate(resolve));
     },
   };
@@ -110,6 +122,28 @@ describe('VerifiedKeys', () => {
     expect(await racing).toEqual(viewer);
     keys.principal('k', 2, check.run).catch(() => undefined);
     expect(check.started).toBe(3);
+  });
+
+  it('lets no request after a revocation join a check that was running when it happened', async () => {
+    const keys = new VerifiedKeys(30_000, 5_000);
+    let revoked = false;
+    const check = gatedCheck(() => {
+      if (revoked) throw new Error('The API key is unknown or revoked.');
+      return viewer;
+    });
+    const before = keys.principal('k', 0, check.run);
+    revoked = true;
+    keys.forget(viewer.id);
+    const after = keys.principal('k', 1, check.run).catch((error: Error) => error.message);
+    expect(check.started).toBe(2);
+    await check.release(1);
+    expect(await before).toEqual(viewer);
+    // The earlier check ending does not cut later requests off from the one that is still running.
+    const later = keys.principal('k', 2, check.run).catch((error: Error) => error.message);
+    expect(check.started).toBe(2);
+    await check.release();
+    expect(await after).toBe('The API key is unknown or revoked.');
+    expect(await later).toBe('The API key is unknown or revoked.');
   });
 
   it('keeps keys apart', async () => {

@@ -11,8 +11,9 @@ interface Entry {
  * Every request that finds no fresh entry for a key waits for the same single check: otherwise a burst on a cold or
  * just-expired entry (50 connections of one client) runs the slow hash once per request, seconds of CPU in which
  * the api answers little else. An entry used in its last `refreshAheadMs` is checked again in the background while it
- * keeps answering, so steady traffic never waits for the hash. No entry is ever served past its expiry, and a
- * revocation in this process drops the key's entries and whatever checks were running when it happened.
+ * keeps answering, so steady traffic never waits for the hash. No entry is ever served past its expiry, and after a
+ * revocation in this process no request is answered from before it: entries, and checks that were running, are
+ * dropped for the requests that come after.
  */
 export class VerifiedKeys {
   private readonly entries = new Map<string, Entry>();
@@ -35,9 +36,10 @@ export class VerifiedKeys {
     return this.check(cacheKey, now, check);
   }
 
-  /** A key was revoked: forget it here at once, and keep nothing a check in flight finds. */
+  /** A key was revoked: forget it here at once, keep nothing a check in flight finds, and let no request join one. */
   forget(principalId: string): void {
     this.revocations += 1;
+    this.checks.clear();
     for (const [cacheKey, entry] of this.entries) if (entry.principal.id === principalId) this.entries.delete(cacheKey);
   }
 
@@ -56,7 +58,9 @@ export class VerifiedKeys {
           throw error;
         },
       )
-      .finally(() => this.checks.delete(cacheKey));
+      .finally(() => {
+        if (this.checks.get(cacheKey) === run) this.checks.delete(cacheKey);
+      });
     this.checks.set(cacheKey, run);
     return run;
   }
