@@ -3,14 +3,21 @@ import { VerifiedKeys } from './verified-keys';
 
 const viewer: Principal = { id: 'api-key:0123456789abcdef', role: 'viewer' };
 
+const REVOKED = 'The API key is unknown or revoked.';
+
 /**
  * A check that decides when it starts (as the real one reads the key's row first) and answers when told to (as the
- * slow hash finishes later), counting how often it was started.
+ * slow hash finishes later), counting how often it was started. It refuses once `revoked` is set.
  */
-function gatedCheck(outcome: () => Principal = () => viewer) {
+function gatedCheck(answer: Principal = viewer) {
   const gates: Array<() => void> = [];
+  const outcome = () => {
+    if (check.revoked) throw new Error(REVOKED);
+    return answer;
+  };
   const check = {
     started: 0,
+    revoked: false,
     run: () => {
       check.started += 1;
       let decided: () => Principal;
@@ -40,6 +47,13 @@ function gatedCheck(outcome: () => Principal = () => viewer) {
   return check;
 }
 
+/** The key checked once at `now`, and remembered. */
+async function remembered(keys: VerifiedKeys, check: ReturnType<typeof gatedCheck>, now = 0): Promise<void> {
+  const first = keys.principal('k', now, check.run);
+  await check.release();
+  await first;
+}
+
 describe('VerifiedKeys', () => {
   it('given a burst of requests with one unchecked key, checks it once and answers them all', async () => {
     const keys = new VerifiedKeys(30_000, 5_000);
@@ -53,9 +67,7 @@ describe('VerifiedKeys', () => {
   it('answers from memory until the last stretch before expiry, then answers at once and checks again behind it', async () => {
     const keys = new VerifiedKeys(30_000, 5_000);
     const check = gatedCheck();
-    const first = keys.principal('k', 0, check.run);
-    await check.release();
-    await first;
+    await remembered(keys, check);
     expect(await keys.principal('k', 24_999, check.run)).toEqual(viewer);
     expect(check.started).toBe(1);
 
@@ -71,16 +83,10 @@ describe('VerifiedKeys', () => {
 
   it('never answers past expiry without a check, and remembers nothing from a failed one', async () => {
     const keys = new VerifiedKeys(30_000, 5_000);
-    let revoked = false;
-    const check = gatedCheck(() => {
-      if (revoked) throw new Error('The API key is unknown or revoked.');
-      return viewer;
-    });
-    const first = keys.principal('k', 0, check.run);
-    await check.release();
-    await first;
+    const check = gatedCheck();
+    await remembered(keys, check);
 
-    revoked = true;
+    check.revoked = true;
     const late = expect(keys.principal('k', 30_000, check.run)).rejects.toThrow('revoked');
     await check.release();
     await late;
@@ -92,15 +98,9 @@ describe('VerifiedKeys', () => {
 
   it('drops an entry whose background check fails, so the next request waits for a check of its own', async () => {
     const keys = new VerifiedKeys(30_000, 5_000);
-    let revoked = false;
-    const check = gatedCheck(() => {
-      if (revoked) throw new Error('The API key is unknown or revoked.');
-      return viewer;
-    });
-    const first = keys.principal('k', 0, check.run);
-    await check.release();
-    await first;
-    revoked = true;
+    const check = gatedCheck();
+    await remembered(keys, check);
+    check.revoked = true;
     expect(await keys.principal('k', 27_000, check.run)).toEqual(viewer);
     await check.release();
     const next = expect(keys.principal('k', 27_001, check.run)).rejects.toThrow('revoked');
@@ -112,9 +112,7 @@ describe('VerifiedKeys', () => {
   it('forgets a revoked key at once, and keeps nothing that a check running at the revocation found', async () => {
     const keys = new VerifiedKeys(30_000, 5_000);
     const check = gatedCheck();
-    const first = keys.principal('k', 0, check.run);
-    await check.release();
-    await first;
+    await remembered(keys, check);
     keys.forget(viewer.id);
     const racing = keys.principal('k', 1, check.run);
     keys.forget(viewer.id);
@@ -126,13 +124,9 @@ describe('VerifiedKeys', () => {
 
   it('lets no request after a revocation join a check that was running when it happened', async () => {
     const keys = new VerifiedKeys(30_000, 5_000);
-    let revoked = false;
-    const check = gatedCheck(() => {
-      if (revoked) throw new Error('The API key is unknown or revoked.');
-      return viewer;
-    });
+    const check = gatedCheck();
     const before = keys.principal('k', 0, check.run);
-    revoked = true;
+    check.revoked = true;
     keys.forget(viewer.id);
     const after = keys.principal('k', 1, check.run).catch((error: Error) => error.message);
     expect(check.started).toBe(2);
@@ -142,15 +136,15 @@ describe('VerifiedKeys', () => {
     const later = keys.principal('k', 2, check.run).catch((error: Error) => error.message);
     expect(check.started).toBe(2);
     await check.release();
-    expect(await after).toBe('The API key is unknown or revoked.');
-    expect(await later).toBe('The API key is unknown or revoked.');
+    expect(await after).toBe(REVOKED);
+    expect(await later).toBe(REVOKED);
   });
 
   it('keeps keys apart', async () => {
     const keys = new VerifiedKeys(30_000, 5_000);
     const other: Principal = { id: 'api-key:fedcba9876543210', role: 'admin' };
     const a = gatedCheck();
-    const b = gatedCheck(() => other);
+    const b = gatedCheck(other);
     const answers = Promise.all([keys.principal('a', 0, a.run), keys.principal('b', 0, b.run)]);
     await a.release();
     await b.release();
