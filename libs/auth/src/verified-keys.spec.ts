@@ -11,33 +11,13 @@ const REVOKED = 'The API key is unknown or revoked.';
  */
 function gatedCheck(answer: Principal = viewer) {
   const gates: Array<() => void> = [];
-  const outcome = () => {
-    if (check.revoked) throw new Error(REVOKED);
-    return answer;
-  };
   const check = {
     started: 0,
     revoked: false,
     run: () => {
       check.started += 1;
-      let decided: () => Principal;
-      try {
-        const principal = outcome();
-        decided = () => principal;
-      } catch (error) {
-        decided = () => {
-          throw error;
-        };
-      }
-      return new Promise<Principal>((resolve, reject) =>
-        gates.push(() => {
-          try {
-            resolve(decided());
-          } catch (error) {
-            reject(error);
-          }
-        }),
-      );
+      const refused = check.revoked;
+      return new Promise<Principal>((resolve, reject) => gates.push(() => (refused ? reject(new Error(REVOKED)) : resolve(answer))));
     },
     release: async (count = gates.length) => {
       gates.splice(0, count).forEach((open) => open());
@@ -47,11 +27,14 @@ function gatedCheck(answer: Principal = viewer) {
   return check;
 }
 
-/** The key checked once at `now`, and remembered. */
-async function remembered(keys: VerifiedKeys, check: ReturnType<typeof gatedCheck>, now = 0): Promise<void> {
-  const first = keys.principal('k', now, check.run);
+/** A cache whose key was checked once at 0 and is remembered, with the check it will use from then on. */
+async function rememberedKey(): Promise<{ keys: VerifiedKeys; check: ReturnType<typeof gatedCheck> }> {
+  const keys = new VerifiedKeys(30_000, 5_000);
+  const check = gatedCheck();
+  const first = keys.principal('k', 0, check.run);
   await check.release();
   await first;
+  return { keys, check };
 }
 
 /** A request at `now` that has to wait for a check, and is refused by it. */
@@ -72,9 +55,7 @@ describe('VerifiedKeys', () => {
   });
 
   it('answers from memory until the last stretch before expiry, then answers at once and checks again behind it', async () => {
-    const keys = new VerifiedKeys(30_000, 5_000);
-    const check = gatedCheck();
-    await remembered(keys, check);
+    const { keys, check } = await rememberedKey();
     expect(await keys.principal('k', 24_999, check.run)).toEqual(viewer);
     expect(check.started).toBe(1);
 
@@ -89,9 +70,7 @@ describe('VerifiedKeys', () => {
   });
 
   it('never answers past expiry without a check, and remembers nothing from a failed one', async () => {
-    const keys = new VerifiedKeys(30_000, 5_000);
-    const check = gatedCheck();
-    await remembered(keys, check);
+    const { keys, check } = await rememberedKey();
 
     check.revoked = true;
     await refusedAt(keys, check, 30_000);
@@ -100,9 +79,7 @@ describe('VerifiedKeys', () => {
   });
 
   it('drops an entry whose background check fails, so the next request waits for a check of its own', async () => {
-    const keys = new VerifiedKeys(30_000, 5_000);
-    const check = gatedCheck();
-    await remembered(keys, check);
+    const { keys, check } = await rememberedKey();
     check.revoked = true;
     expect(await keys.principal('k', 27_000, check.run)).toEqual(viewer);
     await check.release();
@@ -111,9 +88,7 @@ describe('VerifiedKeys', () => {
   });
 
   it('forgets a revoked key at once, and keeps nothing that a check running at the revocation found', async () => {
-    const keys = new VerifiedKeys(30_000, 5_000);
-    const check = gatedCheck();
-    await remembered(keys, check);
+    const { keys, check } = await rememberedKey();
     keys.forget(viewer.id);
     const racing = keys.principal('k', 1, check.run);
     keys.forget(viewer.id);
