@@ -1,10 +1,6 @@
 import { ConflictError, ValidationError } from '@chiptrail/domain';
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { PoolClient } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
-import { Database, type Sql, pgErrorCode } from '@chiptrail/db';
+import { Database, type Sql, copyLines, copyText, pgErrorCode } from '@chiptrail/db';
 import { Clock, uuidv7, UUID_PATTERN } from '@chiptrail/runtime';
 import type { AppendNotifier } from './append-notifier';
 import { jsonbText } from './jsonb-text';
@@ -298,12 +294,11 @@ export class EventStore {
             }
           }
         })();
-        await pipeline(
-          Readable.from(batched(lines)),
-          (tx as PoolClient).query(
-            copyFrom(`COPY events (global_position, event_id, stream_id, stream_version, type, schema_version, data, metadata,
-                        recorded_at, effective_at, transaction_id, hash) FROM STDIN`),
-          ),
+        await copyLines(
+          tx,
+          `COPY events (global_position, event_id, stream_id, stream_version, type, schema_version, data, metadata,
+             recorded_at, effective_at, transaction_id, hash) FROM STDIN`,
+          lines,
         );
         return { imported: rows.length, firstPosition: Number(positions[0]), lastPosition: Number(positions[positions.length - 1]), recordedAt: clock!.at, duplicate: false };
       });
@@ -534,25 +529,6 @@ function versionMatches(expected: ExpectedVersion, version: number): boolean {
   if (expected === 'no_stream') return version === 0;
   if (expected === 'stream_exists') return version > 0;
   return version === expected;
-}
-
-/** COPY's text format: backslash, tab and line breaks are escaped; everything else passes as it is. */
-function copyText(value: string): string {
-  if (!/[\\\t\n\r]/.test(value)) return value;
-  return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
-}
-
-/** Lines joined into chunks of about 256 KiB, so the COPY stream is not driven one line at a time. */
-function* batched(lines: Iterable<string>): Generator<string> {
-  let chunk = '';
-  for (const line of lines) {
-    chunk += line;
-    if (chunk.length >= 262_144) {
-      yield chunk;
-      chunk = '';
-    }
-  }
-  if (chunk) yield chunk;
 }
 
 function validateAppend(streamId: string, expected: ExpectedVersion, events: readonly EventToAppend[], maxEvents = MAX_EVENTS_PER_APPEND): void {

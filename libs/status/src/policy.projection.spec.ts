@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Database } from '@chiptrail/db';
 import { parseRecordEventRequest, statusFromLog, type LoggedEvent, type PolicyEventType, type Source } from '@chiptrail/domain';
-import { EventStore } from '@chiptrail/event-store';
-import { RecordPolicyEvent } from '@chiptrail/policy';
+import { EventStore, type StoredEvent } from '@chiptrail/event-store';
+import { ImportPolicyEvents, RecordPolicyEvent } from '@chiptrail/policy';
 import { ProjectionRunner, rebuildProjection } from '@chiptrail/projections';
 import { Clock, Logger } from '@chiptrail/runtime';
 import { createTestDatabase, type TestDatabase } from '@chiptrail/testing';
@@ -146,6 +146,46 @@ it('a rebuild reproduces the live read model exactly', async () => {
   expect(analysed.rows.map((row) => row.tablename)).toEqual(['policy_facts', 'status_intervals']);
 });
 
+it('writes an import\'s rows with their text exactly as sent, and a rebuild writes the same rows', async () => {
+  const slug = `import-${randomUUID().slice(0, 8)}`;
+  // COPY's own escapes (backslash, tab, line breaks) and an array literal's (quotes, commas, braces) in one place.
+  const title = 'Rule "A" \\ B\tC\nD\r, {E} ü 😀';
+  const company = 'Acme, "Inc" {x} \\ y';
+  const bodies = [
+    { type: 'ChipRegistered', data: { chip: slug, vendor: 'NVIDIA', model: slug, datacenter: true, specs: { denseTops: { fp16: 148 }, dieAreaMm2: 814 } }, effectiveAt: '2022-01-01' },
+    ...[1, 2, 3, 4].map((n) => ({
+      type: 'ControlImposed',
+      data: { measureId: `${slug}-m${n}`, authority: 'US-BIS', direction: 'export', requirement: n % 2 ? 'license_required' : 'prohibited', scope: { chips: [slug] }, destinations: ['CN', 'HK'], title: `${title} ${n}` },
+      effectiveAt: `2024-0${n}-01`,
+    })),
+    { type: 'InvestigationOpened', data: { investigationId: `${slug}-i`, authority: 'CN-SAMR', kind: 'antitrust', subjects: { chips: [slug], companies: [company] }, title }, effectiveAt: '2024-06-01' },
+  ];
+  await new ImportPolicyEvents(store, clock).handle(bodies.map((body) => parseRecordEventRequest({ ...body, source }, clock.now())), { actor: 'user:spec' });
+  await new ProjectionRunner(db, store, new PolicyProjection(), { pollMs: 10, logger: new Logger('error') }).catchUp();
+  const rows = async () => ({
+    changes: (await owner.query(`SELECT destination, known_at, caused_by, before, after FROM status_changes WHERE chip = $1 ORDER BY destination, known_at`, [slug])).rows,
+    intervals: (await owner.query(`SELECT * FROM status_intervals WHERE chip = $1 ORDER BY destination, known_from, valid_from`, [slug])).rows,
+    facts: (await owner.query(`SELECT * FROM policy_facts WHERE $1 = ANY (chips) ORDER BY event_id, known_from`, [slug])).rows,
+  });
+  const live = await rows();
+
+  // One import, one knowledge time: one change per destination, caused by its events in log order.
+  const destinations = live.changes.map((change) => change.destination as string);
+  expect(destinations).toEqual([...new Set(destinations)]);
+  expect(destinations).toEqual(expect.arrayContaining(['CN', 'HK']));
+  const imported = (await loggedEvents()).filter((event) => JSON.stringify(event.data).includes(slug)).map((event) => event.id);
+  const cn = live.changes.find((change) => change.destination === 'CN')!;
+  expect(cn.caused_by.length).toBeGreaterThan(2);
+  expect(cn.caused_by).toEqual(imported.filter((id) => cn.caused_by.includes(id)));
+  expect(live.facts.find((fact) => fact.type === 'InvestigationOpened')!.companies).toEqual([company.toLowerCase()]);
+  const [answer] = await queries.lookup([{ chip: slug, destination: 'CN', asOf: new Date('2024-07-01T00:00:00Z'), knownAt: clock.now() }]);
+  expect(answer!.export.basis.map((basis) => basis.title)).toContain(`${title} 4`);
+  expect(answer!.investigations.map((investigation) => investigation.title)).toEqual([title]);
+
+  await rebuildProjection(owner, new EventStore(owner, clock), new PolicyProjection());
+  expect(await rows()).toEqual(live);
+});
+
 it('searches GIN indexes without pending lists, which every lookup would scan whole', async () => {
   const { rows } = await owner.query<{ index: string; options: string[] | null }>(
     `SELECT c.relname AS index, c.reloptions AS options FROM pg_class c JOIN pg_am a ON a.oid = c.relam
@@ -159,4 +199,40 @@ it('ignores events of other kinds', async () => {
   await store.append(`other-${randomUUID()}`, 'any', [{ type: 'FeedPolled', data: {}, metadata: { actor: 'system:test' }, effectiveAt: new Date() }]);
   const runner = new ProjectionRunner(db, store, new PolicyProjection(), { pollMs: 10, logger: new Logger('error') });
   expect(await runner.catchUp()).toBe(1);
+});
+
+it('merges changes known at the same instant across batches: first "before", last "after", causes in first-seen order', async () => {
+  // Two appends in one millisecond share a knowledge time (times are kept to the millisecond); when a batch ends
+  // between them, the second batch finds the first one's change rows already written.
+  const together = `same-instant-${randomUUID().slice(0, 8)}`;
+  const apart = `same-instant-${randomUUID().slice(0, 8)}`;
+  await chip(together, { fp16: 148 }, 814);
+  await chip(apart, { fp16: 148 }, 814);
+  await new ProjectionRunner(db, store, new PolicyProjection(), { pollMs: 10, logger: new Logger('error') }).catchUp();
+  // Two controls per chip, applied by hand (no runner follows) as if recorded in one millisecond.
+  const controls = async (slug: string) => {
+    const ids: string[] = [];
+    for (const [n, requirement] of [[1, 'license_required'], [2, 'prohibited']] as const) {
+      ids.push(await post('ControlImposed', { measureId: `${slug}-m${n}`, authority: 'US-BIS', direction: 'export', requirement, scope: { chips: [slug] }, destinations: ['CN'], title: `Rule ${n}` }, `2024-0${n}-01`));
+    }
+    const events = (await store.readAll({ txid: '0', position: 0 }, 100_000)).filter((event) => ids.includes(event.id));
+    return events.map((event) => ({ ...event, recordedAt: events[0]!.recordedAt }));
+  };
+  const [togetherEvents, apartEvents] = [await controls(together), await controls(apart)];
+  const projection = new PolicyProjection();
+  await db.transaction((tx) => projection.apply(togetherEvents, tx));
+  await db.transaction((tx) => projection.apply(apartEvents.slice(0, 1), tx));
+  await db.transaction((tx) => projection.apply(apartEvents.slice(1), tx));
+
+  const changes = async (slug: string, events: readonly StoredEvent[]) => {
+    const instant = events[0]!.recordedAt;
+    const { rows } = await owner.query(`SELECT destination, known_at, caused_by, before, after FROM status_changes WHERE chip = $1 AND known_at = $2 ORDER BY destination`, [slug, instant]);
+    // The two histories differ only in their chip, event ids and instant.
+    let text = JSON.stringify(rows).replaceAll(slug, 'chip').replaceAll(instant.toISOString(), 'instant');
+    events.forEach((event, index) => (text = text.replaceAll(event.id, `event-${index}`)));
+    return JSON.parse(text) as Array<{ destination: string; caused_by: string[] }>;
+  };
+  const split = await changes(apart, apartEvents);
+  expect(split.map((row) => [row.destination, row.caused_by])).toEqual([['CN', ['event-0', 'event-1']]]);
+  expect(split).toEqual(await changes(together, togetherEvents));
 });

@@ -22,7 +22,7 @@ import {
   type StatusInterval,
   type TimelineStretch,
 } from '@chiptrail/domain';
-import type { Sql } from '@chiptrail/db';
+import { copyArray, copyLines, copyNullable, copyText, linesOf, type Sql } from '@chiptrail/db';
 import type { StoredEvent } from '@chiptrail/event-store';
 import type { EventProjection } from '@chiptrail/projections';
 
@@ -781,7 +781,8 @@ class PolicyWork {
   // --- writing ---------------------------------------------------------------------------------------------
 
   async flush(): Promise<void> {
-    // Rows go as one jsonb parameter per statement, in chunks: a rebuild's batches can outgrow jsonb's 256 MB limit.
+    // New facts, intervals and changes (nearly all of a batch's bytes) go by COPY, each value parsed once. The rest go
+    // as one jsonb parameter per statement, in chunks: a rebuild's batches can outgrow jsonb's 256 MB limit.
     const write = async (sql: string, rows: readonly unknown[]) => {
       for (let start = 0; start < rows.length; start += FLUSH_CHUNK) {
         await this.tx.query(sql, [JSON.stringify(rows.slice(start, start + FLUSH_CHUNK))]);
@@ -818,28 +819,17 @@ class PolicyWork {
     }
     const inserts = this.newFacts.filter((f) => !empty(f));
     if (inserts.length > 0) {
-      await write(
-        `INSERT INTO policy_facts (${FACT_COLUMNS}, known_to)
-         SELECT ${FACT_COLUMNS}, known_to FROM jsonb_to_recordset($1::jsonb) AS r(
-           event_id uuid, known_from timestamptz, type text, entity_key text, chip text, data jsonb, effective_at timestamptz,
-           recorded_at timestamptz, source jsonb, corrected_by uuid[], chips text[], companies text[], band_scoped boolean,
-           known_to timestamptz)`,
-        inserts.map((f) => ({
-          event_id: f.eventId,
-          known_from: f.knownFrom,
-          type: f.type,
-          entity_key: f.entityKey,
-          chip: f.chip,
-          data: f.data,
-          effective_at: f.effectiveAt,
-          recorded_at: f.recordedAt,
-          source: f.source,
-          corrected_by: f.correctedBy ?? [],
-          chips: f.chips,
-          companies: f.companies,
-          band_scoped: f.bandScoped,
-          known_to: f.knownTo ?? 'infinity',
-        })),
+      await copyLines(
+        this.tx,
+        `COPY policy_facts (${FACT_COLUMNS}, known_to) FROM STDIN`,
+        linesOf(
+          inserts,
+          (f) =>
+            `${f.eventId}\t${f.knownFrom.toISOString()}\t${f.type}\t${copyNullable(f.entityKey)}\t${copyNullable(f.chip)}\t` +
+            `${copyText(JSON.stringify(f.data))}\t${f.effectiveAt.toISOString()}\t${f.recordedAt.toISOString()}\t` +
+            `${copyText(JSON.stringify(f.source))}\t${copyArray(f.correctedBy ?? [])}\t${copyArray(f.chips)}\t${copyArray(f.companies)}\t` +
+            `${f.bandScoped ? 't' : 'f'}\t${f.knownTo?.toISOString() ?? 'infinity'}\n`,
+        ),
       );
     }
     const corrections = [...this.corrections.values()].filter((c) => c.changed);
@@ -875,41 +865,50 @@ class PolicyWork {
     }
     const intervals = this.newIntervals.filter((r) => !empty(r));
     if (intervals.length > 0) {
-      await write(
-        `INSERT INTO status_intervals (chip, destination, valid_from, valid_to, known_from, known_to, export_status, import_status, answer)
-         SELECT chip, destination, valid_from, valid_to, known_from, known_to, export_status, import_status, answer
-           FROM jsonb_to_recordset($1::jsonb) AS r(chip text, destination text, valid_from timestamptz, valid_to timestamptz,
-             known_from timestamptz, known_to timestamptz, export_status text, import_status text, answer jsonb)`,
-        intervals.map((r) => ({
-          chip: r.chip,
-          destination: r.destination,
-          valid_from: r.validFrom ?? '-infinity',
-          valid_to: r.validTo ?? 'infinity',
-          known_from: r.knownFrom,
-          known_to: r.knownTo ?? 'infinity',
-          export_status: r.answer.export.status,
-          import_status: r.answer.import.status,
-          answer: r.answer,
-        })),
+      await copyLines(
+        this.tx,
+        `COPY status_intervals (chip, destination, valid_from, valid_to, known_from, known_to, export_status, import_status, answer) FROM STDIN`,
+        linesOf(
+          intervals,
+          (r) =>
+            `${copyText(r.chip)}\t${copyText(r.destination)}\t${r.validFrom?.toISOString() ?? '-infinity'}\t${r.validTo?.toISOString() ?? 'infinity'}\t` +
+            `${r.knownFrom.toISOString()}\t${r.knownTo?.toISOString() ?? 'infinity'}\t${r.answer.export.status}\t${r.answer.import.status}\t` +
+            `${copyText(JSON.stringify(r.answer))}\n`,
+        ),
       );
     }
     if (this.statusChanges.size > 0) {
+      const changes = [...this.statusChanges.values()];
+      // Appends recorded in one millisecond share a knowledge time (kept to the millisecond), and a batch may end
+      // between them: the later one's rows then merge into those already written.
+      const { rows: recorded } = await this.tx.query<{ key: string }>(
+        `SELECT s.chip || '|' || s.destination || '|' || (extract(epoch FROM s.known_at) * 1000)::bigint AS key
+           FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS c(chip, destination, known_at)
+           JOIN status_changes s USING (chip, destination, known_at)`,
+        [changes.map((c) => c.chip), changes.map((c) => c.destination), changes.map((c) => c.knownAt)],
+      );
+      const merged = new Set(recorded.map((row) => row.key));
+      const isMerged = (c: StatusChangeRow) => merged.has(`${c.chip}|${c.destination}|${c.knownAt.getTime()}`);
+      const fresh = changes.filter((c) => !isMerged(c));
+      if (fresh.length > 0) {
+        await copyLines(
+          this.tx,
+          `COPY status_changes (chip, destination, known_at, caused_by, before, after) FROM STDIN`,
+          linesOf(
+            fresh,
+            (c) =>
+              `${copyText(c.chip)}\t${copyText(c.destination)}\t${c.knownAt.toISOString()}\t${copyArray(c.causedBy)}\t` +
+              `${copyText(JSON.stringify(c.before))}\t${copyText(JSON.stringify(c.after))}\n`,
+          ),
+        );
+      }
       await write(
-        `INSERT INTO status_changes (chip, destination, known_at, caused_by, before, after)
-         SELECT chip, destination, known_at, caused_by, before, after FROM jsonb_to_recordset($1::jsonb) AS r(
-           chip text, destination text, known_at timestamptz, caused_by uuid[], before jsonb, after jsonb)
-         ON CONFLICT (chip, destination, known_at) DO UPDATE SET after = EXCLUDED.after,
+        `UPDATE status_changes s SET after = r.after,
            -- First-seen order, as if the append had not been split across batches: a rebuild must match.
-           caused_by = ARRAY(SELECT id FROM unnest(status_changes.caused_by || EXCLUDED.caused_by) WITH ORDINALITY AS c(id, n)
-                             GROUP BY id ORDER BY min(n))`,
-        [...this.statusChanges.values()].map((c) => ({
-          chip: c.chip,
-          destination: c.destination,
-          known_at: c.knownAt,
-          caused_by: c.causedBy,
-          before: c.before,
-          after: c.after,
-        })),
+           caused_by = ARRAY(SELECT id FROM unnest(s.caused_by || r.caused_by) WITH ORDINALITY AS c(id, n) GROUP BY id ORDER BY min(n))
+           FROM jsonb_to_recordset($1::jsonb) AS r(chip text, destination text, known_at timestamptz, caused_by uuid[], after jsonb)
+          WHERE s.chip = r.chip AND s.destination = r.destination AND s.known_at = r.known_at`,
+        changes.filter(isMerged).map((c) => ({ chip: c.chip, destination: c.destination, known_at: c.knownAt, caused_by: c.causedBy, after: c.after })),
       );
     }
     const removed = [...this.registryChanges].filter(([, row]) => row === null).map(([chip]) => chip);
