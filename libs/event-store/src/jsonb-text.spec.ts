@@ -68,6 +68,15 @@ describe('jsonb text in JavaScript', () => {
     expect(values.map(jsonbText)).toEqual(await postgres(values));
   });
 
+  it('quotes text exactly as JSON.stringify does, for every UTF-16 code unit, in strings and keys', () => {
+    const mismatches: string[] = [];
+    for (let unit = 0; unit <= 0xffff; unit += 1) {
+      const text = `a${String.fromCharCode(unit)}b`;
+      if (jsonbText(text) !== JSON.stringify(text) || jsonbText({ [text]: 1 }) !== `{${JSON.stringify(text)}: 1}`) mismatches.push(unit.toString(16));
+    }
+    expect(mismatches.slice(0, 5)).toEqual([]);
+  });
+
   it('equals PostgreSQL for 3,000 generated values', async () => {
     const next = generator(20251128);
     const values = Array.from({ length: 3000 }, () => next()).filter((value) => !JSON.stringify(value ?? null).includes('\\u0000'));

@@ -16,7 +16,7 @@ function serialize(value: unknown, inArray: boolean): string | undefined {
   }
   switch (typeof value) {
     case 'string':
-      return JSON.stringify(value);
+      return quoted(value);
     case 'number':
       return Number.isFinite(value) ? numericText(value) : 'null';
     case 'boolean':
@@ -37,7 +37,7 @@ function serialize(value: unknown, inArray: boolean): string | undefined {
       for (const key of keys) {
         const item = serialize((value as Record<string, unknown>)[key], false);
         if (item === undefined) continue;
-        text += `${text.length === 1 ? '' : ', '}${JSON.stringify(key)}: ${item}`;
+        text += `${text.length === 1 ? '' : ', '}${quoted(key)}: ${item}`;
       }
       return `${text}}`;
     }
@@ -48,6 +48,14 @@ function serialize(value: unknown, inArray: boolean): string | undefined {
     default:
       return undefined;
   }
+}
+
+// What JSON.stringify escapes: quotes, backslashes, control characters and (lone) surrogates. Most text has none,
+// and quoting it directly takes half the time of a call to JSON.stringify (an import quotes every key and string).
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+function quoted(text: string): string {
+  return ESCAPED.test(text) ? JSON.stringify(text) : `"${text}"`;
 }
 
 const NON_ASCII = /[^\u0000-\u007f]/;

@@ -44,13 +44,15 @@ describe('importing policy events', () => {
         { ...request('EventCorrected', { eventId: imposed, effectiveAt: '2025-04-10', reason: 'date' }) },
         { ...request('ControlLifted', { measureId: `m-${b}`, reason: 'over' }, '2025-06-01') },
       ],
-      { actor: 'system:spec' },
+      { actor: 'system:spec', correlationId: 'import:spec' },
     );
     expect(result).toMatchObject({ imported: 4, alreadyRecorded: 0, duplicate: false });
     const measure = await store.readStream(`measure-m-${b}`);
     expect(measure.map((e) => e.type)).toEqual(['ControlImposed', 'EventCorrected', 'ControlLifted']);
-    expect(measure[0]).toMatchObject({ id: imposed, metadata: { actor: 'system:spec', source } });
-    expect((await store.readStream(`chip-${b}`))[0]!.metadata).toMatchObject({ causationId: 'dataset:spec:1' });
+    // Provenance on every event; a request's own cause on its event only.
+    expect(measure.map((e) => e.metadata)).toEqual(measure.map(() => ({ actor: 'system:spec', source, correlationId: 'import:spec' })));
+    expect(measure[0]).toMatchObject({ id: imposed });
+    expect((await store.readStream(`chip-${b}`))[0]!.metadata).toEqual({ actor: 'system:spec', source, correlationId: 'import:spec', causationId: 'dataset:spec:1' });
     expect(await verifyIntegrity(db, () => clock.now())).toMatchObject({ ok: true });
   });
 

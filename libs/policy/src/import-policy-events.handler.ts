@@ -76,10 +76,7 @@ export class ImportPolicyEvents {
       } catch (error) {
         throw at(name(index), error);
       }
-      const events = toAppend(decided, request.id ?? uuidv7(this.clock.now().getTime()), {
-        ...provenance,
-        ...(request.causationId ? { causationId: request.causationId } : {}),
-      });
+      const events = toAppend(decided, request.id ?? uuidv7(this.clock.now().getTime()), request.causationId ? { ...provenance, causationId: request.causationId } : provenance);
       let next = stream;
       for (const event of events) {
         next = evolve(next, { id: event.id as string, type: event.type as PolicyEventType, data: event.data, effectiveAt: event.effectiveAt });

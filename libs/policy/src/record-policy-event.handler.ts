@@ -13,7 +13,7 @@ import {
   type PolicyEventType,
   type RecordedPolicyEvent,
 } from '@chiptrail/domain';
-import { EventIdConflictError, EventStore, StreamVersionConflictError, type EventToAppend, type StoredEvent } from '@chiptrail/event-store';
+import { EventIdConflictError, EventStore, StreamVersionConflictError, type EventMetadata, type EventToAppend, type StoredEvent } from '@chiptrail/event-store';
 import { COMMAND_FOR_EVENT } from '@chiptrail/domain';
 
 export interface RecordedResult {
@@ -139,18 +139,20 @@ export function isSameRequest(existing: StoredEvent, type: PolicyEventType, comm
 
 /** What the decider decided, as events to append: the request's id on the first, provenance on all. */
 export function toAppend(decided: readonly PolicyEvent[], id: string | undefined, provenance: Provenance): EventToAppend[] {
-  return decided.map((event, index) => ({
-    ...(index === 0 && id ? { id } : {}),
-    type: event.type,
-    data: event.data as Record<string, unknown>,
-    effectiveAt: event.metadata.effectiveAt,
-    metadata: {
-      actor: provenance.actor,
-      source: event.metadata.source,
-      ...(provenance.correlationId ? { correlationId: provenance.correlationId } : {}),
-      ...(provenance.causationId ? { causationId: provenance.causationId } : {}),
-    },
-  }));
+  // Built field by field rather than from spreads of optional parts: an import makes one per event.
+  return decided.map((event, index) => {
+    const metadata: { -readonly [K in keyof EventMetadata]: EventMetadata[K] } = { actor: provenance.actor, source: event.metadata.source };
+    if (provenance.correlationId) metadata.correlationId = provenance.correlationId;
+    if (provenance.causationId) metadata.causationId = provenance.causationId;
+    const append: { -readonly [K in keyof EventToAppend]: EventToAppend[K] } = {
+      type: event.type,
+      data: event.data as Record<string, unknown>,
+      effectiveAt: event.metadata.effectiveAt,
+      metadata,
+    };
+    if (index === 0 && id) append.id = id;
+    return append;
+  });
 }
 
 export function toRecorded(event: StoredEvent): RecordedPolicyEvent {
