@@ -15,8 +15,19 @@ export async function copyLines(tx: Sql, statement: string, lines: Iterable<stri
   await pipeline(Readable.from(chunked(lines)), (tx as PoolClient).query(copyFrom(statement)));
 }
 
-/** The COPY lines of `rows`, made one at a time as the stream asks for them (a rebuild's batch can be large). */
-export function* linesOf<T>(rows: Iterable<T>, line: (row: T) => string): Generator<string> {
+const COPY_ROWS = 10_000;
+
+/**
+ * `rows` by COPY, each line made as the stream asks for it, in statements of at most COPY_ROWS rows: a batch can be
+ * large, and each statement must stay well inside the connection's statement timeout.
+ */
+export async function copyRows<T>(tx: Sql, statement: string, rows: readonly T[], line: (row: T) => string): Promise<void> {
+  for (let start = 0; start < rows.length; start += COPY_ROWS) {
+    await copyLines(tx, statement, linesOf(rows.slice(start, start + COPY_ROWS), line));
+  }
+}
+
+function* linesOf<T>(rows: Iterable<T>, line: (row: T) => string): Generator<string> {
   for (const row of rows) yield line(row);
 }
 

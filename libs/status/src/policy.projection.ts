@@ -22,7 +22,7 @@ import {
   type StatusInterval,
   type TimelineStretch,
 } from '@chiptrail/domain';
-import { copyArray, copyLines, copyNullable, copyText, linesOf, type Sql } from '@chiptrail/db';
+import { copyArray, copyNullable, copyRows, copyText, type Sql } from '@chiptrail/db';
 import type { StoredEvent } from '@chiptrail/event-store';
 import type { EventProjection } from '@chiptrail/projections';
 
@@ -819,17 +819,15 @@ class PolicyWork {
     }
     const inserts = this.newFacts.filter((f) => !empty(f));
     if (inserts.length > 0) {
-      await copyLines(
+      await copyRows(
         this.tx,
         `COPY policy_facts (${FACT_COLUMNS}, known_to) FROM STDIN`,
-        linesOf(
-          inserts,
-          (f) =>
-            `${f.eventId}\t${f.knownFrom.toISOString()}\t${f.type}\t${copyNullable(f.entityKey)}\t${copyNullable(f.chip)}\t` +
-            `${copyText(JSON.stringify(f.data))}\t${f.effectiveAt.toISOString()}\t${f.recordedAt.toISOString()}\t` +
-            `${copyText(JSON.stringify(f.source))}\t${copyArray(f.correctedBy ?? [])}\t${copyArray(f.chips)}\t${copyArray(f.companies)}\t` +
-            `${f.bandScoped ? 't' : 'f'}\t${f.knownTo?.toISOString() ?? 'infinity'}\n`,
-        ),
+        inserts,
+        (f) =>
+          `${f.eventId}\t${f.knownFrom.toISOString()}\t${f.type}\t${copyNullable(f.entityKey)}\t${copyNullable(f.chip)}\t` +
+          `${copyText(JSON.stringify(f.data))}\t${f.effectiveAt.toISOString()}\t${f.recordedAt.toISOString()}\t` +
+          `${copyText(JSON.stringify(f.source))}\t${copyArray(f.correctedBy ?? [])}\t${copyArray(f.chips)}\t${copyArray(f.companies)}\t` +
+          `${f.bandScoped ? 't' : 'f'}\t${f.knownTo?.toISOString() ?? 'infinity'}\n`,
       );
     }
     const corrections = [...this.corrections.values()].filter((c) => c.changed);
@@ -865,16 +863,14 @@ class PolicyWork {
     }
     const intervals = this.newIntervals.filter((r) => !empty(r));
     if (intervals.length > 0) {
-      await copyLines(
+      await copyRows(
         this.tx,
         `COPY status_intervals (chip, destination, valid_from, valid_to, known_from, known_to, export_status, import_status, answer) FROM STDIN`,
-        linesOf(
-          intervals,
-          (r) =>
-            `${copyText(r.chip)}\t${copyText(r.destination)}\t${r.validFrom?.toISOString() ?? '-infinity'}\t${r.validTo?.toISOString() ?? 'infinity'}\t` +
-            `${r.knownFrom.toISOString()}\t${r.knownTo?.toISOString() ?? 'infinity'}\t${r.answer.export.status}\t${r.answer.import.status}\t` +
-            `${copyText(JSON.stringify(r.answer))}\n`,
-        ),
+        intervals,
+        (r) =>
+          `${copyText(r.chip)}\t${copyText(r.destination)}\t${r.validFrom?.toISOString() ?? '-infinity'}\t${r.validTo?.toISOString() ?? 'infinity'}\t` +
+          `${r.knownFrom.toISOString()}\t${r.knownTo?.toISOString() ?? 'infinity'}\t${r.answer.export.status}\t${r.answer.import.status}\t` +
+          `${copyText(JSON.stringify(r.answer))}\n`,
       );
     }
     if (this.statusChanges.size > 0) {
@@ -891,15 +887,13 @@ class PolicyWork {
       const isMerged = (c: StatusChangeRow) => merged.has(`${c.chip}|${c.destination}|${c.knownAt.getTime()}`);
       const fresh = changes.filter((c) => !isMerged(c));
       if (fresh.length > 0) {
-        await copyLines(
+        await copyRows(
           this.tx,
           `COPY status_changes (chip, destination, known_at, caused_by, before, after) FROM STDIN`,
-          linesOf(
-            fresh,
-            (c) =>
-              `${copyText(c.chip)}\t${copyText(c.destination)}\t${c.knownAt.toISOString()}\t${copyArray(c.causedBy)}\t` +
-              `${copyText(JSON.stringify(c.before))}\t${copyText(JSON.stringify(c.after))}\n`,
-          ),
+          fresh,
+          (c) =>
+            `${copyText(c.chip)}\t${copyText(c.destination)}\t${c.knownAt.toISOString()}\t${copyArray(c.causedBy)}\t` +
+            `${copyText(JSON.stringify(c.before))}\t${copyText(JSON.stringify(c.after))}\n`,
         );
       }
       await write(

@@ -1,0 +1,37 @@
+import { createTestDatabase, type TestDatabase } from '@chiptrail/testing';
+import { copyArray, copyNullable, copyRows, copyText } from './copy';
+import { Database } from './database';
+
+let database: TestDatabase;
+let db: Database;
+
+beforeAll(async () => {
+  database = await createTestDatabase('copy');
+  db = await Database.connect({ url: database.ownerUrl, poolSize: 2, applicationName: 'copy-spec' });
+});
+
+afterAll(async () => {
+  await db?.close();
+  await database?.drop();
+});
+
+it('writes every row, over several statements, with text, nulls and arrays exactly as given', async () => {
+  // COPY's own escapes, the text that means NULL to it, and what an array literal would split on.
+  const hostile = ['plain', '', 'tab\there', 'line\nbreak', 'cr\rhere', 'back\\slash', '\\N', 'quote "q"', 'comma, {brace}', 'NULL', 'ü 😀', ' spaced '];
+  const rows = Array.from({ length: 25_001 }, (_, n) => ({
+    n,
+    text: hostile[n % hostile.length]!,
+    maybe: n % 3 === 0 ? null : hostile[(n + 1) % hostile.length]!,
+    list: n % 5 === 0 ? [] : hostile.slice(0, (n % hostile.length) + 1),
+  }));
+  const stored = await db.transaction(async (tx) => {
+    await tx.query(`CREATE TEMP TABLE copied (n int PRIMARY KEY, text text NOT NULL, maybe text, list text[] NOT NULL) ON COMMIT DROP`);
+    await copyRows(tx, `COPY copied (n, text, maybe, list) FROM STDIN`, rows, (r) => `${r.n}\t${copyText(r.text)}\t${copyNullable(r.maybe)}\t${copyArray(r.list)}\n`);
+    return (await tx.query(`SELECT n, text, maybe, list FROM copied ORDER BY n`)).rows;
+  });
+  expect(stored).toEqual(rows);
+});
+
+it('refuses to COPY on the pool, where it would run outside the caller’s transaction', async () => {
+  await expect(copyRows(db, `COPY copied (n) FROM STDIN`, [1], (n) => `${n}\n`)).rejects.toThrow(/transaction/);
+});
