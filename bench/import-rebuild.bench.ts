@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { createScratchDatabase, Database, type ScratchDatabase } from '@chiptrail/db';
+import { copyText, createScratchDatabase, Database, type ScratchDatabase } from '@chiptrail/db';
 import {
   medianOf,
   plainFigure,
@@ -138,7 +138,7 @@ async function rawCopy(database: ScratchDatabase, file: string, lines: number): 
           const version = (versions.get(stream) ?? 0) + 1;
           versions.set(stream, version);
           position += 1;
-          chunk += `${position}\t${event.id}\t${stream}\t${version}\t${event.type}\t1\t${escape(JSON.stringify(event.data))}\t${escape(JSON.stringify({ actor: 'system:import', source: event.source }))}\t${recordedAt}\t${event.effectiveAt}\t1\t\\\\x00\n`;
+          chunk += `${position}\t${event.id}\t${stream}\t${version}\t${event.type}\t1\t${copyText(JSON.stringify(event.data))}\t${copyText(JSON.stringify({ actor: 'system:import', source: event.source }))}\t${recordedAt}\t${event.effectiveAt}\t1\t\\\\x00\n`;
           if (chunk.length > 262_144) {
             yield chunk;
             chunk = '';
@@ -154,9 +154,6 @@ async function rawCopy(database: ScratchDatabase, file: string, lines: number): 
   }
 }
 
-function escape(text: string): string {
-  return text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
-}
 
 /** Every column of every event, in pages of 1,000 by position, parsed by the driver: what any reader pays. */
 async function rawRead(database: ScratchDatabase): Promise<number> {

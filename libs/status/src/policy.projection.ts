@@ -185,6 +185,11 @@ function indexKeys(fact: Fact): Pick<FactRow, 'entityKey' | 'chip' | 'chips' | '
 
 const FLUSH_CHUNK = 5000;
 
+/** One status change per (chip, destination, knowledge time); times are kept to the millisecond. */
+function changeKey(chip: string, destination: string, knownAt: Date): string {
+  return `${chip}|${destination}|${knownAt.getTime()}`;
+}
+
 function registeredVendor(registration: FactRow | undefined): string | undefined {
   return registration ? String(registration.data.vendor ?? '') : undefined;
 }
@@ -621,7 +626,7 @@ class PolicyWork {
     before: ReadonlyArray<{ validFrom: Date | null; validTo: Date | null; answer: StatusAnswer }>,
     after: ReadonlyArray<{ validFrom: Date | null; validTo: Date | null; answer: StatusAnswer }>,
   ): void {
-    const key = `${chip}|${destination}|${known.getTime()}`;
+    const key = changeKey(chip, destination, known);
     const stretches = (rows: typeof before, side: 'before' | 'after') => {
       const spans = rows.map((row) => ({ validFrom: row.validFrom?.toISOString() ?? null, validTo: row.validTo?.toISOString() ?? null, row }));
       const reference = referenceStretch(spans, known, side);
@@ -877,25 +882,22 @@ class PolicyWork {
       const changes = [...this.statusChanges.values()];
       // Appends recorded in one millisecond share a knowledge time (kept to the millisecond), and a batch may end
       // between them: the later one's rows then merge into those already written.
-      const { rows: recorded } = await this.tx.query<{ key: string }>(
-        `SELECT s.chip || '|' || s.destination || '|' || (extract(epoch FROM s.known_at) * 1000)::bigint AS key
+      const { rows: recorded } = await this.tx.query<{ chip: string; destination: string; known_at: Date }>(
+        `SELECT s.chip, s.destination, s.known_at
            FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS c(chip, destination, known_at)
            JOIN status_changes s USING (chip, destination, known_at)`,
         [changes.map((c) => c.chip), changes.map((c) => c.destination), changes.map((c) => c.knownAt)],
       );
-      const merged = new Set(recorded.map((row) => row.key));
-      const isMerged = (c: StatusChangeRow) => merged.has(`${c.chip}|${c.destination}|${c.knownAt.getTime()}`);
-      const fresh = changes.filter((c) => !isMerged(c));
-      if (fresh.length > 0) {
-        await copyRows(
-          this.tx,
-          `COPY status_changes (chip, destination, known_at, caused_by, before, after) FROM STDIN`,
-          fresh,
-          (c) =>
-            `${copyText(c.chip)}\t${copyText(c.destination)}\t${c.knownAt.toISOString()}\t${copyArray(c.causedBy)}\t` +
-            `${copyText(JSON.stringify(c.before))}\t${copyText(JSON.stringify(c.after))}\n`,
-        );
-      }
+      const merged = new Set(recorded.map((row) => changeKey(row.chip, row.destination, row.known_at)));
+      const isMerged = (c: StatusChangeRow) => merged.has(changeKey(c.chip, c.destination, c.knownAt));
+      await copyRows(
+        this.tx,
+        `COPY status_changes (chip, destination, known_at, caused_by, before, after) FROM STDIN`,
+        changes.filter((c) => !isMerged(c)),
+        (c) =>
+          `${copyText(c.chip)}\t${copyText(c.destination)}\t${c.knownAt.toISOString()}\t${copyArray(c.causedBy)}\t` +
+          `${copyText(JSON.stringify(c.before))}\t${copyText(JSON.stringify(c.after))}\n`,
+      );
       await write(
         `UPDATE status_changes s SET after = r.after,
            -- First-seen order, as if the append had not been split across batches: a rebuild must match.
