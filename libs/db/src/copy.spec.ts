@@ -32,6 +32,21 @@ it('writes every row, over several statements, with text, nulls and arrays exact
   expect(stored).toEqual(rows);
 });
 
+it('writes lines longer than its buffers, and multi-byte text wherever a buffer ends, byte for byte', async () => {
+  // Sizes around the 256 KiB buffers: a line that only just fits, one that does not, one far over, in UTF-8 of 1-4 bytes.
+  const pieces = ['a', 'ü', '€', '😀'];
+  const rows = Array.from({ length: 600 }, (_, n) => ({
+    n,
+    text: n % 150 === 7 ? pieces[n % 4]!.repeat(90_000 + n) : `${pieces[n % 4]!.repeat(n * 7)}\t${n}`,
+  }));
+  const stored = await db.transaction(async (tx) => {
+    await tx.query(`CREATE TEMP TABLE long_lines (n int PRIMARY KEY, text text NOT NULL) ON COMMIT DROP`);
+    await copyRows(tx, `COPY long_lines (n, text) FROM STDIN`, rows, (r) => `${r.n}\t${copyText(r.text)}\n`);
+    return (await tx.query(`SELECT n, text FROM long_lines ORDER BY n`)).rows;
+  });
+  expect(stored).toEqual(rows);
+});
+
 it('refuses to COPY on the pool, where it would run outside the caller’s transaction', async () => {
   await expect(copyRows(db, `COPY copied (n) FROM STDIN`, [1], (n) => `${n}\n`)).rejects.toThrow(/transaction/);
 });

@@ -47,15 +47,24 @@ export function copyArray(values: readonly string[]): string {
   return copyText(`{${values.map((value) => `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',')}}`);
 }
 
-/** Lines joined into chunks of about 256 KiB, so the COPY stream is not driven one line at a time. */
-function* chunked(lines: Iterable<string>): Generator<string> {
-  let chunk = '';
+const CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Lines encoded straight into buffers of about CHUNK_BYTES, so the COPY stream is not driven one line at a time.
+ * Joining them into one long string first made V8 flatten it before encoding: several times the encoding's cost,
+ * and a sixth of an import's time.
+ */
+function* chunked(lines: Iterable<string>): Generator<Buffer> {
+  let buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  let used = 0;
   for (const line of lines) {
-    chunk += line;
-    if (chunk.length >= 262_144) {
-      yield chunk;
-      chunk = '';
+    // A UTF-16 code unit takes at most three bytes of UTF-8: a line that may not fit starts a new buffer.
+    if (used + line.length * 3 > buffer.length) {
+      if (used > 0) yield buffer.subarray(0, used);
+      buffer = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, line.length * 3));
+      used = 0;
     }
+    used += buffer.write(line, used);
   }
-  if (chunk) yield chunk;
+  if (used > 0) yield buffer.subarray(0, used);
 }
