@@ -409,7 +409,15 @@ export class EventStore {
     const found = new Map<string, StoredEvent>();
     const valid = ids.filter((id) => UUID_PATTERN.test(id)).map((id) => id.toLowerCase());
     for (let start = 0; start < valid.length; start += 10_000) {
-      const { rows } = await sql.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = ANY ($1::uuid[])`, [valid.slice(start, start + 10_000)]);
+      // One index probe per id, whatever the statistics say. During a bulk import they lag far behind the table, and
+      // `event_id = ANY (…)` with thousands of ids was planned as a (parallel) scan of the whole log once per batch:
+      // quadratic, and it took the core the import needs. LIMIT 1 keeps the subquery from being flattened into a join
+      // the planner could hash the same way.
+      const { rows } = await sql.query<EventRow>(
+        `SELECT e.* FROM unnest($1::uuid[]) AS wanted(id)
+           CROSS JOIN LATERAL (SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = wanted.id LIMIT 1) e`,
+        [valid.slice(start, start + 10_000)],
+      );
       for (const row of rows) found.set(row.event_id, toStoredEvent(row));
     }
     return found;
