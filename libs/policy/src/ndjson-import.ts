@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ValidationError, assertStorableText, jsonTextMayBeUnstorable, parseRecordEventRequest } from '@chiptrail/domain';
 import { PayloadTooLargeError } from '@chiptrail/http';
 import type { Clock } from '@chiptrail/runtime';
@@ -7,6 +8,8 @@ import type { Provenance } from './record-policy-event.handler';
 export const IMPORT_BATCH = 10_000;
 export const IMPORT_MAX_LINE_BYTES = 1024 * 1024;
 export const IMPORT_MAX_BYTES = 2 * 1024 ** 3;
+/** Lines read between two turns of the event loop. */
+export const IMPORT_LINES_PER_TURN = 256;
 
 
 export interface NdjsonImportResult {
@@ -40,7 +43,8 @@ export class ImportLineError extends ValidationError {
 /**
  * Records events given one `POST /api/v1/events` body per line, in transactions of IMPORT_BATCH events, through
  * the same rules as the API. One batch is written while the next is read and checked, so the database and this
- * process work side by side. Used by `npm run import` and `POST /api/v1/events/import`.
+ * process work side by side (reading lets the writing go on every IMPORT_LINES_PER_TURN lines). Used by
+ * `npm run import` and `POST /api/v1/events/import`.
  */
 export async function importNdjson(
   lines: AsyncIterable<string>,
@@ -72,6 +76,10 @@ export async function importNdjson(
   try {
     for await (const line of lines) {
       lineNumber += 1;
+      // Buffered lines arrive as resolved promises, so reading alone would never let the event loop turn: the batch
+      // being written would see its database replies only once the next batch was read (the server idle meanwhile),
+      // and the api would answer nothing else for as long.
+      if (lineNumber % IMPORT_LINES_PER_TURN === 0) await nextTurn();
       if (line.trim() === '') continue;
       try {
         const value: unknown = JSON.parse(line);
