@@ -51,8 +51,8 @@ const CHUNK_BYTES = 256 * 1024;
 
 /**
  * Lines encoded straight into buffers of about CHUNK_BYTES, so the COPY stream is not driven one line at a time.
- * Joining them into one long string first made V8 flatten it before encoding: several times the encoding's cost,
- * and a sixth of an import's time.
+ * Joining them into one long string first made V8 flatten it before encoding: several times the encoding's cost
+ * (8 % of an import's profile, 12 % of a policy rebuild's).
  */
 function* chunked(lines: Iterable<string>): Generator<Buffer> {
   let buffer = Buffer.allocUnsafe(CHUNK_BYTES);
