@@ -267,6 +267,16 @@ describe('timelines', () => {
     expect(timeline.map((interval) => interval.answer.export.status)).toEqual(['unrestricted', 'license_required', 'license_required', 'licensed']);
     expect(timeline.map((i) => i.answer.export.since)).toEqual([null, '2025-04-09T00:00:00.000Z', '2025-04-09T00:00:00.000Z', '2025-08-08T00:00:00.000Z']);
   });
+
+  it('of a destination named by one measure change on the dates of worldwide ones too', () => {
+    const l = withChips();
+    l.add('ControlImposed', control({ measureId: 'cn', scope: { chips: ['a800'] }, requirement: 'notification_required' }), '2024-01-01');
+    l.add('ControlImposed', control({ measureId: 'world', scope: { eccnBands: ['3A090.a'] }, destinations: ['*'] }), '2025-01-13');
+    l.add('ControlLifted', { measureId: 'world', reason: 'Rescinded.' }, '2025-05-13');
+    expect(l.ask('a800', 'CN', '2024-06-01')!.export.status).toBe('notification_required');
+    expect(l.ask('a800', 'CN', '2025-02-01')!.export).toMatchObject({ status: 'license_required', since: '2025-01-13T00:00:00.000Z' });
+    expect(l.ask('a800', 'CN', '2025-06-01')!.export).toMatchObject({ status: 'notification_required', since: '2025-05-13T00:00:00.000Z' });
+  });
 });
 
 describe('stableJson', () => {

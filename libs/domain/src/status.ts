@@ -264,9 +264,18 @@ function listsChip(params: Record<string, unknown>, chip: string): boolean {
 
 const POLICY_BY_STRICTNESS: readonly LicensePolicy[] = ['presumption_of_denial', 'case_by_case', 'presumption_of_approval'];
 
+// A fact is cited by every answer of every breakpoint it stays in force for: one citation object per (fact, title,
+// authority) keeps those answers small to hold and quick to compare (jsonEqual stops at the same object).
+const basisMemo = new WeakMap<Fact, Map<unknown, Map<unknown, BasisEvent>>>();
+
 export function basisOf(fact: Fact, params?: Record<string, unknown>): BasisEvent {
   const title = (params?.title ?? fact.data.title) as string | undefined;
   const authority = (params?.authority ?? fact.data.authority) as string | undefined;
+  const byTitle = memo(basisMemo, fact, () => new Map<unknown, Map<unknown, BasisEvent>>());
+  return memo(memo(byTitle, title, () => new Map<unknown, BasisEvent>()), authority, () => citation(fact, title, authority));
+}
+
+function citation(fact: Fact, title: string | undefined, authority: string | undefined): BasisEvent {
   return {
     eventId: fact.eventId,
     type: fact.type,
@@ -430,11 +439,15 @@ export function investigationsAt(policy: PolicyFacts, chip: ChipView, at: number
 // ---------------------------------------------------------------------------------------------------------------
 // The valid-time timeline of one (chip, destination).
 
-/** Every instant at which something about this chip could change. */
-function breakpoints(chipFacts: ChipFacts, policy: PolicyFacts): number[] {
+/**
+ * Every instant at which something about this chip could change for the destination. A measure, licence or advisory
+ * that no version of ever lists the destination (or "*") is never cited for it, so its dates cannot change its answer.
+ */
+function breakpoints(chipFacts: ChipFacts, policy: PolicyFacts, destination: string): number[] {
   const times = new Set<number>();
   for (const fact of chipFacts.facts) times.add(fact.effectiveAt.getTime());
-  for (const list of [policy.measures, policy.licenses, policy.advisories, policy.investigations]) {
+  const lists = [policy.measures, policy.licenses, policy.advisories].map((list) => list.filter((entity) => mayCover(entity, destination)));
+  for (const list of [...lists, policy.investigations]) {
     for (const entity of list) {
       for (const fact of [entity.start, ...entity.amendments, ...(entity.end ? [entity.end] : [])]) {
         times.add(fact.effectiveAt.getTime());
@@ -444,6 +457,14 @@ function breakpoints(chipFacts: ChipFacts, policy: PolicyFacts): number[] {
     }
   }
   return [...times].sort((a, b) => a - b);
+}
+
+/** Whether any version of the entity lists the destination or "*" (see coversDestination). */
+function mayCover(entity: Lifecycle, destination: string): boolean {
+  return [entity.start, ...entity.amendments].some((fact) => {
+    const destinations = fact.data.destinations;
+    return Array.isArray(destinations) && (destinations.includes(destination) || destinations.includes(ANY_DESTINATION));
+  });
 }
 
 type UnsincedAnswer = { classification: Classification; export: Unsinced<ExportAnswer>; import: Unsinced<ImportAnswer>; investigations: InvestigationView[] };
@@ -478,7 +499,7 @@ function answerAt(chipFacts: ChipFacts, policy: PolicyFacts, destination: string
  * as adjacent intervals covering all of time, each with its answer and `since` (when the current status began).
  */
 export function statusTimeline(chipFacts: ChipFacts, policy: PolicyFacts, destination: string): StatusInterval[] {
-  const points = breakpoints(chipFacts, policy);
+  const points = breakpoints(chipFacts, policy, destination);
   const starts: Array<number | null> = [null, ...points];
   const raw: Array<{ from: number | null; answer: UnsincedAnswer }> = [];
   for (const start of starts) {

@@ -93,7 +93,7 @@ export async function rebuildProjection(
     // everything (300 k events in: a bitmap over every current fact instead of the GIN entries of 400 chips, 1.3 s
     // a batch). Analysed as they double, they cost a handful of samples.
     if (readsWhileApplying && handled >= analysedAt * 2) {
-      await db.query(`ANALYZE ${projection.tables.map((table) => `${schema}.${table}`).join(', ')}`);
+      await db.query(await analyseStatement(db, schema, projection.tables));
       analysedAt = handled;
     }
   }
@@ -134,6 +134,24 @@ export async function rebuildProjection(
   });
   report();
   return { handled, seconds: (now() - started) / 1000 };
+}
+
+/**
+ * ANALYZE of the fresh tables' columns other than json: lookups never filter on documents, and sampling the policy
+ * projection's cited answers took seconds a pass (4 of a 100 k-event rebuild's 35 s). Row counts are updated all the same.
+ */
+async function analyseStatement(db: Database, schema: string, tables: readonly string[]): Promise<string> {
+  const { rows } = await db.query<{ table: string; columns: string }>(
+    `SELECT c.relname AS "table", string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) AS columns
+       FROM pg_attribute a
+       JOIN pg_class c ON c.oid = a.attrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname = ANY ($2) AND a.attnum > 0 AND NOT a.attisdropped
+        AND a.atttypid NOT IN ('json'::regtype, 'jsonb'::regtype)
+      GROUP BY c.relname`,
+    [schema, tables],
+  );
+  return `ANALYZE ${rows.map((row) => `${schema}.${row.table} (${row.columns})`).join(', ')}`;
 }
 
 async function indexShapes(tx: Sql, schema: string, tables: readonly string[]) {
