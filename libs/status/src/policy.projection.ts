@@ -43,6 +43,7 @@ export class PolicyProjection implements EventProjection {
     'policy_facts_current_entity_idx',
     'policy_facts_band_scoped_idx',
     'policy_facts_known_idx',
+    'policy_facts_closed_idx',
     'fact_corrections_target_idx',
   ];
   constructor(readonly batchSize = 1000) {}
