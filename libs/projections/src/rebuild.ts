@@ -93,7 +93,8 @@ export async function rebuildProjection(
     // everything (300 k events in: a bitmap over every current fact instead of the GIN entries of 400 chips, 1.3 s
     // a batch). Analysed as they double, they cost a handful of samples.
     if (readsWhileApplying && handled >= analysedAt * 2) {
-      await db.query(await analyseStatement(db, schema, projection.tables));
+      const analyse = await analyseStatement(db, schema, projection.tables);
+      if (analyse) await db.query(analyse);
       analysedAt = handled;
     }
   }
@@ -138,9 +139,9 @@ export async function rebuildProjection(
 
 /**
  * ANALYZE of the fresh tables' columns other than json: lookups never filter on documents, and sampling the policy
- * projection's cited answers took seconds a pass (4 of a 100 k-event rebuild's 35 s). Row counts are updated all the same.
+ * projection's cited answers took 3.5 s of a 100 k-event rebuild's 36 s. Row counts are updated all the same.
  */
-async function analyseStatement(db: Database, schema: string, tables: readonly string[]): Promise<string> {
+async function analyseStatement(db: Database, schema: string, tables: readonly string[]): Promise<string | undefined> {
   const { rows } = await db.query<{ table: string; columns: string }>(
     `SELECT c.relname AS "table", string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) AS columns
        FROM pg_attribute a
@@ -151,7 +152,7 @@ async function analyseStatement(db: Database, schema: string, tables: readonly s
       GROUP BY c.relname`,
     [schema, tables],
   );
-  return `ANALYZE ${rows.map((row) => `${schema}.${row.table} (${row.columns})`).join(', ')}`;
+  return rows.length > 0 ? `ANALYZE ${rows.map((row) => `${schema}.${row.table} (${row.columns})`).join(', ')}` : undefined;
 }
 
 async function indexShapes(tx: Sql, schema: string, tables: readonly string[]) {

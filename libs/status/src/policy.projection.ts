@@ -235,7 +235,7 @@ class PolicyWork {
   private readonly statusChanges = new Map<string, StatusChangeRow>();
   /**
    * Stored registry rows (null: none) of the chips the batch has asked about. Loaded by chip, not whole: reading
-   * every row each batch grew with the registry, to a quarter of a second per batch at 40,000 chips.
+   * every row each batch grew with the registry, to a third of a second per batch at 40,000 chips.
    */
   private readonly registry = new Map<string, RegistryRow | null>();
   /** Every stored chip and its vendor, read once a band-wide or vendor-wide fact concerns them all. */
