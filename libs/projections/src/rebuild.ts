@@ -78,6 +78,7 @@ export async function rebuildProjection(
   };
 
   const readsWhileApplying = projection.indexesReadWhileApplying?.length !== 0;
+  const analyse = readsWhileApplying ? await analyseStatement(db, schema, projection.tables) : undefined;
   let analysedAt = 0;
   // The next batch is read (on another connection) while this one is applied: reading and writing overlap.
   let reading = readEventsFor(store, projection, checkpoint, batch);
@@ -92,9 +93,8 @@ export async function rebuildProjection(
     // Fresh tables have no statistics, and without them the planner takes a projection's lookups for scans of
     // everything (300 k events in: a bitmap over every current fact instead of the GIN entries of 400 chips, 1.3 s
     // a batch). Analysed as they double, they cost a handful of samples.
-    if (readsWhileApplying && handled >= analysedAt * 2) {
-      const analyse = await analyseStatement(db, schema, projection.tables);
-      if (analyse) await db.query(analyse);
+    if (analyse && handled >= analysedAt * 2) {
+      await db.query(analyse);
       analysedAt = handled;
     }
   }

@@ -483,12 +483,14 @@ class PolicyWork {
     const related = fact.entityKey ? await this.entityFacts(fact.entityKey) : [fact];
     const members = [...related, fact];
     await this.loadRegistry(members.flatMap((member) => member.chips));
+    let all: Map<string, string | undefined> | undefined;
+    const allChips = async () => (all ??= await this.allChips());
     for (const member of members) {
       if (member.chip) affected.add(member.chip);
       for (const chip of member.chips) if (this.isRegistered(chip)) affected.add(chip);
-      if (member.bandScoped) for (const chip of (await this.allChips()).keys()) affected.add(chip);
+      if (member.bandScoped) for (const chip of (await allChips()).keys()) affected.add(chip);
       if (member.companies.length > 0) {
-        for (const [chip, vendor] of await this.allChips()) {
+        for (const [chip, vendor] of await allChips()) {
           const company = vendor?.trim().toLowerCase();
           if (company && member.companies.includes(company)) affected.add(chip);
         }
