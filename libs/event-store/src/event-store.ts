@@ -1,5 +1,5 @@
 import { ConflictError, ValidationError } from '@chiptrail/domain';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Database, type Sql, copyLines, copyText, pgErrorCode } from '@chiptrail/db';
 import { Clock, uuidv7, UUID_PATTERN } from '@chiptrail/runtime';
 import type { AppendNotifier } from './append-notifier';
@@ -271,6 +271,9 @@ export class EventStore {
         const recordedAt = clock!.at.toISOString();
         const lines = (function* () {
           let index = 0;
+          // Each step hashes the previous hash and the payload as one buffer, in one call: a hash object per event
+          // (create, update twice, digest) cost a fifth more.
+          let step = Buffer.allocUnsafe(64 * 1024);
           for (const append of appends) {
             const head = heads.get(append.streamId) ?? { version: 0, hash: Buffer.alloc(0) };
             let previous = head.hash;
@@ -287,7 +290,9 @@ export class EventStore {
               const metadata = jsonbText(event.metadata);
               const payload = `[${position}, "${id}", ${JSON.stringify(append.streamId)}, ${version}, ${JSON.stringify(event.type)}, ${schemaVersion}, ` +
                 `${data}, ${metadata}, ${clock!.micros}, ${effectiveMicros}, "${clock!.txid}"]`;
-              previous = createHash('sha256').update(previous).update(payload, 'utf8').digest();
+              if (step.length < 32 + payload.length * 3) step = Buffer.allocUnsafe(32 + payload.length * 3);
+              previous.copy(step);
+              previous = hash('sha256', step.subarray(0, previous.length + step.write(payload, previous.length)), 'buffer');
               yield `${position}\t${id}\t${copyText(append.streamId)}\t${version}\t${copyText(event.type)}\t${schemaVersion}\t` +
                 `${copyText(data)}\t${copyText(metadata)}\t${recordedAt}\t` +
                 `${event.effectiveAt.toISOString()}\t${clock!.txid}\t\\\\x${previous.toString('hex')}\n`;
