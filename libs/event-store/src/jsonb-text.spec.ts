@@ -64,6 +64,8 @@ describe('jsonb text in JavaScript', () => {
       'plain',
       12345.678,
       { nested: { deeper: { list: [[], {}, [{}]] } } },
+      // More keys than are sorted in place.
+      Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${(i * 7) % 20}${i % 3 ? 'x' : ''}`, i])),
     ];
     expect(values.map(jsonbText)).toEqual(await postgres(values));
   });

@@ -32,7 +32,7 @@ function serialize(value: unknown, inArray: boolean): string | undefined {
         return `${text}]`;
       }
       const keys = Object.keys(value);
-      if (keys.length > 1) keys.sort(compareKeys);
+      if (keys.length > 1) sortKeys(keys);
       let text = '{';
       for (const key of keys) {
         const item = serialize((value as Record<string, unknown>)[key], false);
@@ -60,12 +60,30 @@ function quoted(text: string): string {
 
 const NON_ASCII = /[^\u0000-\u007f]/;
 
-/** jsonb's key order: shorter UTF-8 first, then bytewise. */
-function compareKeys(a: string, b: string): number {
-  if (!NON_ASCII.test(a) && !NON_ASCII.test(b)) {
-    if (a.length !== b.length) return a.length - b.length;
-    return a < b ? -1 : a > b ? 1 : 0;
+/**
+ * Puts keys in jsonb's order: shorter UTF-8 first, then bytewise; for ASCII keys (nearly all) that is length, then
+ * code units. The few keys of an event's objects are sorted in place: Array.prototype.sort copies the array first,
+ * and those copies were an eighth of all an import allocated.
+ */
+function sortKeys(keys: string[]): void {
+  if (keys.length > 16 || keys.some((key) => NON_ASCII.test(key))) {
+    keys.sort(compareKeys);
+    return;
   }
+  for (let index = 1; index < keys.length; index += 1) {
+    const key = keys[index] as string;
+    let at = index;
+    for (; at > 0 && compareAscii(keys[at - 1] as string, key) > 0; at -= 1) keys[at] = keys[at - 1] as string;
+    keys[at] = key;
+  }
+}
+
+function compareAscii(a: string, b: string): number {
+  return a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0;
+}
+
+function compareKeys(a: string, b: string): number {
+  if (!NON_ASCII.test(a) && !NON_ASCII.test(b)) return compareAscii(a, b);
   const x = Buffer.from(a, 'utf8');
   const y = Buffer.from(b, 'utf8');
   return x.length !== y.length ? x.length - y.length : Buffer.compare(x, y);
