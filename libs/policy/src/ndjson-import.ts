@@ -8,8 +8,12 @@ import type { Provenance } from './record-policy-event.handler';
 export const IMPORT_BATCH = 10_000;
 export const IMPORT_MAX_LINE_BYTES = 1024 * 1024;
 export const IMPORT_MAX_BYTES = 2 * 1024 ** 3;
-/** Lines read between two turns of the event loop. */
-export const IMPORT_LINES_PER_TURN = 256;
+/**
+ * Lines read between two turns of the event loop. Each database round trip of the batch being written waits for the
+ * next turn: at 256 lines a turn (about 2.5 ms of reading) its setup took 45 ms of every batch of 10,000, at 32 lines
+ * 33 ms.
+ */
+export const IMPORT_LINES_PER_TURN = 32;
 
 
 export interface NdjsonImportResult {
