@@ -211,6 +211,10 @@ describe('parsing a POST /events body', () => {
     [{ ...body, source: { ...source, url: 'javascript:alert(1)' } }, 'invalid_field', /^source\.url: must be an http\(s\) URL/],
     [{ ...body, id: 'abc' }, 'invalid_field', /^id: must be a UUID/],
     [{ ...body, data: { ...h20Control, scope: {} } }, 'invalid_field', /^data\.scope: scope must name chips, ECCN bands or both/],
+    [{ ...body, data: undefined }, 'invalid_field', /^data: is required/],
+    [{ ...body, data: [h20Control] }, 'invalid_field', /^data: must be an object with the fields of the event type/],
+    [{ ...body, data: 'ControlImposed' }, 'invalid_field', /^data: must be an object/],
+    [{ ...body, data: null }, 'invalid_field', /^data: must be an object/],
   ])('refuses a bad body naming the field (%#)', (input, code, message) => {
     let error: unknown;
     try {

@@ -273,7 +273,7 @@ export function isPolicyEventType(type: string): type is PolicyEventType {
 export function parseInstant(value: string, endOfDay = false): Date | undefined {
   if (typeof value !== 'string') return undefined;
   // YYYY-MM-DD read digit by digit: every imported event has one or two, and a regular expression's match took
-  // several times as long.
+  // about twice as long.
   if (value.length === 10 && value[4] === '-' && value[7] === '-') {
     const [year, month, day] = [digitsAt(value, 0, 4), digitsAt(value, 5, 2), digitsAt(value, 8, 2)];
     if (!Number.isNaN(year + month + day)) {
