@@ -938,7 +938,7 @@ class PolicyWork {
         `UPDATE status_changes s SET after = r.after,
            -- First-seen order, as if the append had not been split across batches: a rebuild must match.
            caused_by = ARRAY(SELECT id FROM unnest(s.caused_by || r.caused_by) WITH ORDINALITY AS c(id, n) GROUP BY id ORDER BY min(n))
-           FROM jsonb_to_recordset($1::jsonb) AS r(chip text, destination text, known_at timestamptz, caused_by uuid[], after jsonb)
+           FROM jsonb_to_recordset($1::jsonb) AS r(chip text, destination text, known_at timestamptz, caused_by uuid[], after json)
           WHERE s.chip = r.chip AND s.destination = r.destination AND s.known_at = r.known_at`,
         changes.filter(isMerged).map((c) => ({ chip: c.chip, destination: c.destination, known_at: c.knownAt, caused_by: c.causedBy, after: c.after })),
       );
