@@ -1,7 +1,7 @@
-import { statusFromLog, type LoggedEvent } from './knowledge';
+import { factsKnownAt, statusFromLog, type LoggedEvent } from './knowledge';
 import type { EventData, PolicyEventType } from './policy-events';
 import fc from 'fast-check';
-import { destinationsNamed, factsForChip, jsonEqual, stableJson, statusTimeline } from './status';
+import { answerJson, destinationsNamed, factsForChip, jsonEqual, stableJson, statusTimeline, type StatusAnswer } from './status';
 
 /**
  * Status rules on both time axes. Each test writes a small log (what was recorded when, effective when) and asks
@@ -276,6 +276,33 @@ describe('timelines', () => {
     expect(l.ask('a800', 'CN', '2024-06-01')!.export.status).toBe('notification_required');
     expect(l.ask('a800', 'CN', '2025-02-01')!.export).toMatchObject({ status: 'license_required', since: '2025-01-13T00:00:00.000Z' });
     expect(l.ask('a800', 'CN', '2025-06-01')!.export).toMatchObject({ status: 'notification_required', since: '2025-05-13T00:00:00.000Z' });
+  });
+});
+
+describe('answerJson', () => {
+  it('writes every answer of every timeline as JSON.stringify does, citations included', () => {
+    const l = withChips();
+    l.add('ChipRegistered', { chip: 'mystery', vendor: 'Other', model: 'X', datacenter: true }, '2023-01-01', '2025-01-01');
+    const imposed = l.add('ControlImposed', control({ licensePolicy: 'presumption_of_denial', destinations: ['CN', 'HK'] }), '2025-04-09');
+    l.add('ControlImposed', control({ measureId: 'band', scope: { eccnBands: ['3A090.a'] }, destinations: ['*'], exceptDestinations: ['GB'] }), '2023-11-17');
+    l.add('EventCorrected', { eventId: imposed, effectiveAt: '2025-04-10', reason: 'a day later' }, '2025-06-01', '2025-06-01');
+    l.add('LicenseGranted', { licenseId: 'l1', authority: 'US-BIS', holder: 'N', chips: ['h20'], destinations: ['CN'], conditions: [{ type: 'revenue_share', percent: 15 }] }, '2025-08-08');
+    l.add('AdvisoryIssued', { advisoryId: 'a', authority: 'CN-CAC', level: 'discouraged', chips: ['h20'], destinations: ['CN'], title: 'Avoid "H20" \\ now' }, '2025-08-12');
+    l.add('InvestigationOpened', { investigationId: 'samr', authority: 'CN-SAMR', kind: 'antitrust', subjects: { companies: ['nvidia'] }, title: 'Probe' }, '2024-12-09');
+    const facts = factsKnownAt(l.events, day('2030-01-01').getTime());
+    const answers: StatusAnswer[] = [];
+    for (const chip of ['h20', 'a800', 'rtx', 'mystery']) {
+      const selected = factsForChip(facts, chip)!;
+      for (const destination of destinationsNamed(selected.policy)) {
+        answers.push(...statusTimeline(selected.chipFacts, selected.policy, destination).map((interval) => interval.answer));
+      }
+    }
+    const features = answers.map((answer) => JSON.stringify(answer));
+    // The log reaches every part of an answer: conditions, warnings, import basis, investigations, corrections.
+    for (const part of ['"conditions":[{', '"warnings":["', '"import":{"status":"discouraged"', '"investigations":[{', '"correctedBy":[']) {
+      expect(features.some((text) => text.includes(part))).toBe(true);
+    }
+    for (const answer of answers) expect(JSON.parse(answerJson(answer))).toEqual(JSON.parse(JSON.stringify(answer)));
   });
 });
 

@@ -288,6 +288,61 @@ function citation(fact: Fact, title: string | undefined, authority: string | und
   };
 }
 
+// Their JSON text, written once per citation: a rebuild writes 125,000 answers for 30 k events, nearly all of their
+// bytes citations of a few thousand facts, and writing each again was a tenth of its time.
+const citationText = new WeakMap<BasisEvent, string>();
+
+function citationJson(basis: BasisEvent): string {
+  let text = citationText.get(basis);
+  if (text === undefined) {
+    text = JSON.stringify(basis);
+    citationText.set(basis, text);
+  }
+  return text;
+}
+
+/** Each part's fields in the order they are written: the compiler refuses a list that leaves one out. */
+const fieldsOf = <T>(fields: Record<keyof T, true>) => Object.keys(fields) as Array<keyof T & string>;
+const ANSWER_FIELDS = fieldsOf<StatusAnswer>({ classification: true, export: true, import: true, investigations: true });
+const EXPORT_FIELDS = fieldsOf<ExportAnswer>({ status: true, since: true, licensePolicy: true, conditions: true, basis: true, warnings: true });
+const IMPORT_FIELDS = fieldsOf<ImportAnswer>({ status: true, since: true, basis: true });
+const INVESTIGATION_FIELDS = fieldsOf<InvestigationView>({ investigationId: true, authority: true, kind: true, title: true, openedAt: true, basis: true });
+
+function partJson<T extends object>(part: T, fields: ReadonlyArray<keyof T & string>, write: (field: keyof T & string, value: unknown) => string): string {
+  let text = '';
+  for (const field of fields) {
+    const value = part[field];
+    if (value === undefined) continue;
+    text += `${text === '' ? '{' : ','}"${field}":${write(field, value)}`;
+  }
+  return text === '' ? '{}' : `${text}}`;
+}
+
+const cited = (field: string, value: unknown): string =>
+  field !== 'basis'
+    ? JSON.stringify(value)
+    : Array.isArray(value)
+      ? `[${(value as BasisEvent[]).map(citationJson).join(',')}]`
+      : citationJson(value as BasisEvent);
+
+/** An answer as JSON (what `JSON.stringify` writes, fields in a fixed order), each citation written out once. */
+export function answerJson(answer: StatusAnswer): string {
+  return partJson(answer, ANSWER_FIELDS, (field, value) => {
+    switch (field) {
+      case 'export':
+        return partJson(value as ExportAnswer, EXPORT_FIELDS, cited);
+      case 'import':
+        return partJson(value as ImportAnswer, IMPORT_FIELDS, cited);
+      case 'investigations':
+        return `[${(value as InvestigationView[]).map((view) => partJson(view, INVESTIGATION_FIELDS, cited)).join(',')}]`;
+      case 'classification':
+        return JSON.stringify(value);
+      default:
+        return assertNever(field);
+    }
+  });
+}
+
 function uniqueBasis(facts: ReadonlyArray<{ fact: Fact; params?: Record<string, unknown> }>): BasisEvent[] {
   const seen = new Set<string>();
   const result: BasisEvent[] = [];

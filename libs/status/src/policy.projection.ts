@@ -1,5 +1,6 @@
 import {
   ANY_DESTINATION,
+  answerJson,
   applyCorrections,
   changeAnswer,
   referenceStretch,
@@ -911,7 +912,7 @@ class PolicyWork {
         (r) =>
           `${copyText(r.chip)}\t${copyText(r.destination)}\t${r.validFrom?.toISOString() ?? '-infinity'}\t${r.validTo?.toISOString() ?? 'infinity'}\t` +
           `${r.knownFrom.toISOString()}\t${r.knownTo?.toISOString() ?? 'infinity'}\t${r.answer.export.status}\t${r.answer.import.status}\t` +
-          `${copyText(JSON.stringify(r.answer))}\n`,
+          `${copyText(answerJson(r.answer))}\n`,
       );
     }
     if (this.statusChanges.size > 0) {
