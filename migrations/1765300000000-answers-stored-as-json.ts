@@ -5,7 +5,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * projection and only ever read whole: nothing filters, indexes or compares them in SQL. As jsonb, every row was
  * parsed into a binary document on the way in and printed back to text on every read. As json the server only checks
  * the text and keeps it: COPYing a 30 k-event rebuild's 125 k intervals took 1.4 s instead of 2.0 s, and reading
- * them all 0.23 s instead of 0.77 s. The answers read back the same (node-postgres parses both types).
+ * them all 0.23 s instead of 0.77 s. The answers read back the same (node-postgres parses both types). Like any
+ * change of a column's type, this rewrites both tables once, holding their lock while it does.
  *
  * The longer ones (status changes, answers citing many events) are compressed with lz4 where the server has it: pglz
  * was a tenth of the server's time in a rebuild, and with lz4 the same status changes were COPYed in 0.38 s instead

@@ -226,7 +226,12 @@ it('merges changes known at the same instant across batches: first "before", las
 
   const changes = async (slug: string, events: readonly StoredEvent[]) => {
     const instant = events[0]!.recordedAt;
-    const { rows } = await owner.query(`SELECT destination, known_at, caused_by, before, after FROM status_changes WHERE chip = $1 AND known_at = $2 ORDER BY destination`, [slug, instant]);
+    // Their stored text too: a merged row must read exactly like one written whole (a rebuild's digest compares it).
+    const { rows } = await owner.query(
+      `SELECT destination, known_at, caused_by, before, after, before::text AS before_text, after::text AS after_text
+         FROM status_changes WHERE chip = $1 AND known_at = $2 ORDER BY destination`,
+      [slug, instant],
+    );
     // The two histories differ only in their chip, event ids and instant.
     let text = JSON.stringify(rows).replaceAll(slug, 'chip').replaceAll(instant.toISOString(), 'instant');
     events.forEach((event, index) => (text = text.replaceAll(event.id, `event-${index}`)));

@@ -936,12 +936,13 @@ class PolicyWork {
           `${copyText(JSON.stringify(c.before))}\t${copyText(JSON.stringify(c.after))}\n`,
       );
       await write(
-        `UPDATE status_changes s SET after = r.after,
+        // `after` travels as text: through the jsonb parameter it would come out re-keyed, unlike the rows COPY writes.
+        `UPDATE status_changes s SET after = r.after::json,
            -- First-seen order, as if the append had not been split across batches: a rebuild must match.
            caused_by = ARRAY(SELECT id FROM unnest(s.caused_by || r.caused_by) WITH ORDINALITY AS c(id, n) GROUP BY id ORDER BY min(n))
-           FROM jsonb_to_recordset($1::jsonb) AS r(chip text, destination text, known_at timestamptz, caused_by uuid[], after json)
+           FROM jsonb_to_recordset($1::jsonb) AS r(chip text, destination text, known_at timestamptz, caused_by uuid[], after text)
           WHERE s.chip = r.chip AND s.destination = r.destination AND s.known_at = r.known_at`,
-        changes.filter(isMerged).map((c) => ({ chip: c.chip, destination: c.destination, known_at: c.knownAt, caused_by: c.causedBy, after: c.after })),
+        changes.filter(isMerged).map((c) => ({ chip: c.chip, destination: c.destination, known_at: c.knownAt, caused_by: c.causedBy, after: JSON.stringify(c.after) })),
       );
     }
     const removed = [...this.registryChanges].filter(([, row]) => row === null).map(([chip]) => chip);
