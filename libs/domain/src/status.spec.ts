@@ -297,10 +297,10 @@ describe('answerJson', () => {
         answers.push(...statusTimeline(selected.chipFacts, selected.policy, destination).map((interval) => interval.answer));
       }
     }
-    const features = answers.map((answer) => JSON.stringify(answer));
+    const texts = answers.map((answer) => JSON.stringify(answer));
     // The log reaches every part of an answer: conditions, warnings, import basis, investigations, corrections.
     for (const part of ['"conditions":[{', '"warnings":["', '"import":{"status":"discouraged"', '"investigations":[{', '"correctedBy":[']) {
-      expect(features.some((text) => text.includes(part))).toBe(true);
+      expect(texts.some((text) => text.includes(part))).toBe(true);
     }
     for (const answer of answers) expect(JSON.parse(answerJson(answer))).toEqual(JSON.parse(JSON.stringify(answer)));
   });

@@ -292,14 +292,7 @@ function citation(fact: Fact, title: string | undefined, authority: string | und
 // citations of a few thousand facts. Writing the answers out was a tenth of its profile, and half of that is saved.
 const citationText = new WeakMap<BasisEvent, string>();
 
-function citationJson(basis: BasisEvent): string {
-  let text = citationText.get(basis);
-  if (text === undefined) {
-    text = JSON.stringify(basis);
-    citationText.set(basis, text);
-  }
-  return text;
-}
+const citationJson = (basis: BasisEvent): string => memo(citationText, basis, () => JSON.stringify(basis));
 
 /** Each part's fields in the order they are written: the compiler refuses a list that leaves one out. */
 const fieldsOf = <T>(fields: Record<keyof T, true>) => Object.keys(fields) as Array<keyof T & string>;
