@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { Database } from '@chiptrail/db';
 import { createTestDatabase, type TestDatabase } from '@chiptrail/testing';
-import { Clock, uuidv7 } from '@chiptrail/runtime';
+import { Clock, UUID_PATTERN, uuidv7 } from '@chiptrail/runtime';
 import {
   EventIdConflictError,
   EventStore,
@@ -79,6 +79,26 @@ describe('append', () => {
     expect(first!.recordedAt.getTime()).toBeGreaterThanOrEqual(before - 5000);
     expect(first!.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(first!.id).toBe(result.events[0]!.id);
+  });
+
+  it('hashes what it stores: awkward content in one- and many-event appends reads back equal and verifies', async () => {
+    // The store sends each event's canonical text and the server hashes it as sent; verify recomputes every digest
+    // from the stored row, so any difference between the two would show here as a broken chain.
+    const awkward = {
+      text: 'tab\there\nnew line \\ backslash "quotes" ünïcödé 💾 \u2028\u007f',
+      numbers: [0, -0, 1e21, 1e-7, 0.1 + 0.2, 2 ** 53, -2.5e-9, 999999.99],
+      keys: { b: 1, aa: 2, a: 3, é: 4, '': 5, z: { nested: [[], {}, [null, true]] } },
+      skipped: undefined,
+    };
+    const metadata = { actor: 'user:spec@example.com', source: { url: 'https://example.com/"rule"', title: 'Règle ключ 中文' } };
+    const id = stream('awkward "stream" \\ ü');
+    await store.append(id, 'no_stream', [event('Quoted "Type"', awkward, { metadata, schemaVersion: 3 })]);
+    await store.append(id, 1, [event('A', awkward, { metadata }), event('B', { n: -0 }), event('C', awkward, { schemaVersion: 2 })]);
+    const stored = await store.readStream(id);
+    expect(stored.map((e) => [e.type, e.schemaVersion])).toEqual([['Quoted "Type"', 3], ['A', 1], ['B', 1], ['C', 2]]);
+    expect(stored[0]!.data).toEqual(JSON.parse(JSON.stringify(awkward)));
+    expect(stored[0]!.metadata).toEqual(metadata);
+    expect(await verifyIntegrity(db, () => new Date())).toMatchObject({ ok: true, brokenCount: 0 });
   });
 
   it('accepts a client-supplied id and returns it', async () => {
@@ -500,5 +520,9 @@ describe('tamper evidence', () => {
     const b = uuidv7(1_700_000_000_001);
     expect(a < b).toBe(true);
     expect(a[14]).toBe('7');
+    // Many in one millisecond, across refills of the random pool: all distinct, all version 7 with the RFC variant.
+    const many = Array.from({ length: 2000 }, () => uuidv7(1_700_000_000_000));
+    expect(new Set(many).size).toBe(2000);
+    expect(many.every((id) => UUID_PATTERN.test(id) && id[14] === '7' && '89ab'.includes(id[19]!))).toBe(true);
   });
 });

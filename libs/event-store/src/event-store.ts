@@ -119,6 +119,31 @@ const APPEND_SQL = `SELECT event_id, global_position, stream_version, recorded_a
 const APPEND_ONE_SQL = `SELECT event_id, global_position, stream_version, recorded_at, duplicate
   FROM append_event($1, $2, $3::uuid, $4, $5::int, $6::jsonb, $7::jsonb, $8::timestamptz, $9)`;
 
+/**
+ * One new event (no client id, so no idempotency check): the same rules as append_event in one plain statement. Run
+ * through a plpgsql function, the append cost the server about 40 µs more per event (the function call, its three
+ * statements and returning a set). An expected version that does not match filters the row out before a position is
+ * drawn, and the empty result tells the store to report the conflict. The digest is event_digest_payload's, so
+ * verification treats these events like any other.
+ */
+const APPEND_NEW_SQL = `WITH head AS MATERIALIZED (
+    SELECT coalesce(last.stream_version, 0) AS version, coalesce(last.hash, '\\x'::bytea) AS hash
+      FROM (SELECT) one
+      LEFT JOIN LATERAL (SELECT e.stream_version, e.hash FROM events e WHERE e.stream_id = $1
+                          ORDER BY e.stream_version DESC LIMIT 1) last ON true
+  ), next AS MATERIALIZED (
+    SELECT h.version + 1 AS version, h.hash, nextval('events_position_seq') AS position, clock_timestamp() AS now,
+           pg_current_xact_id() AS txid
+      FROM head h
+     WHERE $2::bigint = -1 OR ($2 = -2 AND h.version = 0) OR ($2 = -3 AND h.version > 0) OR h.version = $2
+  )
+  INSERT INTO events (global_position, event_id, stream_id, stream_version, type, schema_version, data, metadata,
+                      recorded_at, effective_at, transaction_id, hash)
+  SELECT n.position, $3::uuid, $1::text, n.version, $4::text, $5::int, $6::jsonb, $7::jsonb, n.now, $8::timestamptz, n.txid,
+         sha256(n.hash || event_digest_payload(n.position, $3, $1, n.version, $4, $5, $6, $7, n.now, $8, n.txid))
+    FROM next n
+  RETURNING event_id, global_position, stream_version, recorded_at, false AS duplicate`;
+
 /** How often an append with expected version "any" tries again after losing a race for the next version. */
 const ANY_VERSION_ATTEMPTS = 50;
 
@@ -164,12 +189,11 @@ export class EventStore {
     const expectedCode = typeof expected === 'number' ? expected : EXPECTED_CODES[expected];
     const one = events.length === 1 ? (events[0] as EventToAppend) : undefined;
     // One event (the usual case) goes without arrays, which cost both sides a round of escaping and parsing.
-    const query = one
-      ? {
-          name: 'append_event',
-          text: APPEND_ONE_SQL,
-          values: [streamId, expectedCode, ids[0], one.type, one.schemaVersion ?? 1, JSON.stringify(one.data), JSON.stringify(one.metadata), one.effectiveAt.toISOString(), clientIds],
-        }
+    const oneValues = one && [streamId, expectedCode, ids[0], one.type, one.schemaVersion ?? 1, JSON.stringify(one.data), JSON.stringify(one.metadata), one.effectiveAt.toISOString()];
+    const query = oneValues
+      ? clientIds
+        ? { name: 'append_event', text: APPEND_ONE_SQL, values: [...oneValues, true] }
+        : { name: 'append_new_event', text: APPEND_NEW_SQL, values: oneValues }
       : {
           name: 'append_events',
           text: APPEND_SQL,
@@ -209,6 +233,10 @@ export class EventStore {
         // Many writers on one hot stream: spread the retries so the same ones do not collide again.
         if (versionRace) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(attempt, 10) * 2));
       }
+    }
+    if (rows.length === 0) {
+      const actual = await this.streamVersion(streamId, tx);
+      throw new StreamVersionConflictError(streamId, expected, actual === 0 ? -1 : actual);
     }
     const appended = rows.map((row) => ({
       id: row.event_id,

