@@ -77,6 +77,8 @@ it('catalogues events with what they are about, marks retractions and correction
     rows: (await owner.query(`SELECT * FROM event_catalog ORDER BY position`)).rows,
     // The listing indexes are built after the replay: the same ones, under the same names, must come back.
     indexes: (await owner.query(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'event_catalog' ORDER BY 1`)).rows,
+    // The event-id constraint too (dropped while replaying, added back at the end).
+    constraints: (await owner.query(`SELECT conname, contype, pg_get_constraintdef(oid) AS definition FROM pg_constraint WHERE conrelid = 'event_catalog'::regclass ORDER BY 1`)).rows,
   });
   const live = await snapshot();
   await rebuildProjection(owner, new EventStore(owner, clock), new EventCatalogProjection());

@@ -15,7 +15,10 @@ export class EventCatalogProjection implements HeaderProjection {
   readonly tables = ['event_catalog'] as const;
   readonly batchSize = 2000;
   readonly reads = 'headers';
-  /** Writes look rows up by position and event id only (unique indexes); the listing indexes can wait for the end. */
+  /**
+   * Writes look rows up by position only (the primary key): a retraction or correction finds its target's position
+   * through the log's own event-id index, so a rebuild can build this table's event-id index at the end with the rest.
+   */
   readonly indexesReadWhileApplying = [];
 
   async apply(events: readonly EventHeader[], tx: Sql): Promise<void> {
@@ -60,7 +63,8 @@ export class EventCatalogProjection implements HeaderProjection {
       await tx.query(
         `UPDATE event_catalog c SET retracted_by = r.event_id, retracted_at = r.recorded_at
            FROM event_catalog r
-          WHERE r.position = ANY ($1::bigint[]) AND c.event_id = r.target_event_id`,
+           JOIN events target ON target.event_id = r.target_event_id
+          WHERE r.position = ANY ($1::bigint[]) AND c.position = target.global_position`,
         [retractions],
       );
     }
@@ -70,7 +74,8 @@ export class EventCatalogProjection implements HeaderProjection {
         `UPDATE event_catalog c SET corrected_by = c.corrected_by || r.ids
            FROM (SELECT target_event_id, array_agg(event_id ORDER BY position) AS ids FROM event_catalog
                   WHERE position = ANY ($1::bigint[]) GROUP BY target_event_id) AS r
-          WHERE c.event_id = r.target_event_id`,
+           JOIN events target ON target.event_id = r.target_event_id
+          WHERE c.position = target.global_position`,
         [corrections],
       );
     }

@@ -17,8 +17,9 @@ interface ProjectionShape {
   /** The projection this one builds on: it reads no further than that one's checkpoint and wakes when it moves. */
   readonly follows?: string;
   /**
-   * The non-unique indexes `apply` reads by. A rebuild keeps these (and every unique index) on the fresh tables from
-   * the start and builds the others once the log is replayed, as bulk loads do; without this list it keeps them all.
+   * The indexes `apply` reads by, besides primary keys (ON CONFLICT's arbiters). A rebuild keeps these and the primary
+   * keys on the fresh tables from the start and builds the others, unique constraints included, once the log is
+   * replayed, as bulk loads do (a duplicate then fails the rebuild there); without this list it keeps them all.
    */
   readonly indexesReadWhileApplying?: readonly string[];
 }

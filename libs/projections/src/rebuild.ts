@@ -40,9 +40,13 @@ export async function rebuildProjection(
     const kept = new Set(projection.indexesReadWhileApplying);
     const live = await indexShapes(tx, liveSchema, projection.tables);
     const later = (await indexShapes(tx, schema, projection.tables)).filter(
-      (copy) => !copy.unique && !live.some((index) => index.table === copy.table && index.shape === copy.shape && kept.has(index.name)),
+      (copy) => !copy.primary && !live.some((index) => index.table === copy.table && index.shape === copy.shape && kept.has(index.name)),
     );
-    for (const index of later) await tx.query(`DROP INDEX ${schema}.${index.name}`);
+    // Kept while applying, a unique index on random ids (the event catalog's event_id) took a quarter of its rebuild;
+    // built at the end from sorted input it takes a few percent.
+    for (const index of later) {
+      await tx.query(index.constraint ? `ALTER TABLE ${schema}.${index.table} DROP CONSTRAINT ${index.constraint}` : `DROP INDEX ${schema}.${index.name}`);
+    }
     return later;
   });
 
@@ -99,7 +103,11 @@ export async function rebuildProjection(
     }
   }
   for (const index of deferred) {
-    await db.query(index.shape.replace(/^CREATE INDEX ON/, `CREATE INDEX ON ${schema}.${index.table}`));
+    await db.query(
+      index.constraint
+        ? `ALTER TABLE ${schema}.${index.table} ADD CONSTRAINT ${index.constraint} ${index.constraintDefinition}`
+        : index.shape.replace(/^CREATE (UNIQUE )?INDEX ON/, `CREATE $1INDEX ON ${schema}.${index.table}`),
+    );
   }
 
   await db.transaction(async (tx) => {
@@ -156,13 +164,15 @@ async function analyseStatement(db: Database, schema: string, tables: readonly s
 }
 
 async function indexShapes(tx: Sql, schema: string, tables: readonly string[]) {
-  const { rows } = await tx.query<{ table: string; name: string; shape: string; unique: boolean }>(
-    `SELECT t.relname AS "table", i.relname AS name, x.indisunique AS unique,
-            regexp_replace(pg_get_indexdef(x.indexrelid), '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+', 'CREATE \\1INDEX ON') AS shape
+  const { rows } = await tx.query<{ table: string; name: string; shape: string; primary: boolean; constraint: string | null; constraintDefinition: string | null }>(
+    `SELECT t.relname AS "table", i.relname AS name, x.indisprimary AS primary,
+            regexp_replace(pg_get_indexdef(x.indexrelid), '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+', 'CREATE \\1INDEX ON') AS shape,
+            c.conname AS "constraint", pg_get_constraintdef(c.oid) AS "constraintDefinition"
        FROM pg_index x
        JOIN pg_class i ON i.oid = x.indexrelid
        JOIN pg_class t ON t.oid = x.indrelid
        JOIN pg_namespace n ON n.oid = t.relnamespace
+       LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid
       WHERE n.nspname = $1 AND t.relname = ANY ($2)`,
     [schema, tables],
   );
