@@ -121,6 +121,10 @@ describe('append', () => {
     await expect(store.append(id, 'no_stream', [event()])).rejects.toMatchObject({ actual: 3 });
     await store.append(id, 3, [event()]);
     expect(await store.streamVersion(id)).toBe(4);
+    // With ids of the client's (checked for retries first) and with several events the same rules hold.
+    await expect(store.append(id, 2, [event('ThingHappened', { n: 1 }, { id: randomUUID() })])).rejects.toMatchObject({ actual: 4, expected: 2 });
+    await expect(store.append(id, 'no_stream', [event(), event()])).rejects.toMatchObject({ actual: 4 });
+    expect(await store.streamVersion(id)).toBe(4);
   });
 
   it('does not draw a position for an append that fails its version check', async () => {
