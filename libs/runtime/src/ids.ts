@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-// Random bytes for ids come from a pool refilled 4 KiB at a time: a call to randomBytes per id took ~3 µs, a tenth of
-// what the store does for an append in process.
+// Random bytes for ids come from a pool refilled 4 KiB at a time: a call to randomBytes per id took ~3 µs, about 1 % of
+// a one-event append's time in a profile.
 let randomPool = Buffer.alloc(0);
 let randomOffset = 0;
 
