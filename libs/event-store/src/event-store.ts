@@ -121,8 +121,8 @@ const APPEND_ONE_SQL = `SELECT event_id, global_position, stream_version, record
 
 /**
  * One new event (no client id, so no idempotency check): the same rules as append_event in one plain statement. Run
- * through a plpgsql function, the append cost the server 5–13 % more CPU (the function call, its three statements and
- * returning a set; perf task-clock of each backend over 9,000 interleaved appends, four runs). An expected version that does not match filters the row out before a position is
+ * through a plpgsql function, the append cost the server 1–13 % more CPU (the function call, its three statements and
+ * returning a set; perf task-clock of each backend over 9,000 interleaved appends, five runs). An expected version that does not match filters the row out before a position is
  * drawn, and the empty result tells the store to report the conflict. The digest is event_digest_payload's, so
  * verification treats these events like any other.
  */
