@@ -116,15 +116,16 @@ const EXPECTED_CODES: Record<Exclude<ExpectedVersion, number>, number> = { any: 
 const APPEND_SQL = `SELECT event_id, global_position, stream_version, recorded_at, duplicate
   FROM append_events($1, $2, $3::uuid[], $4::text[], $5::int[], $6::jsonb[], $7::jsonb[], $8::timestamptz[], $9)`;
 
-const APPEND_ONE_SQL = `SELECT event_id, global_position, stream_version, recorded_at, duplicate
-  FROM append_event($1, $2, $3::uuid, $4, $5::int, $6::jsonb, $7::jsonb, $8::timestamptz, $9)`;
+/** One event with the client's id: the function checks first whether it is a retry of one already stored. */
+const APPEND_ONE_WITH_ID_SQL = `SELECT event_id, global_position, stream_version, recorded_at, duplicate
+  FROM append_event($1, $2, $3::uuid, $4, $5::int, $6::jsonb, $7::jsonb, $8::timestamptz, true)`;
 
 /**
  * One new event (no client id, so no idempotency check): the same rules as append_event in one plain statement. Run
- * through a plpgsql function, the append cost the server 1–13 % more CPU (the function call, its three statements and
- * returning a set; perf task-clock of each backend over 9,000 interleaved appends, five runs). An expected version that does not match filters the row out before a position is
- * drawn, and the empty result tells the store to report the conflict. The digest is event_digest_payload's, so
- * verification treats these events like any other.
+ * through the plpgsql function, the append cost the server 1–13 % more CPU (the function call, its three statements
+ * and returning a set; perf task-clock of each backend over 9,000 interleaved appends, five runs). An expected version
+ * that does not match filters the row out before a position is drawn, and the empty result tells the store to report
+ * the conflict. The digest is event_digest_payload's, so verification treats these events like any other.
  */
 const APPEND_NEW_SQL = `WITH head AS MATERIALIZED (
     SELECT coalesce(last.stream_version, 0) AS version, coalesce(last.hash, '\\x'::bytea) AS hash
@@ -192,7 +193,7 @@ export class EventStore {
     const oneValues = one && [streamId, expectedCode, ids[0], one.type, one.schemaVersion ?? 1, JSON.stringify(one.data), JSON.stringify(one.metadata), one.effectiveAt.toISOString()];
     const query = oneValues
       ? clientIds
-        ? { name: 'append_event', text: APPEND_ONE_SQL, values: [...oneValues, true] }
+        ? { name: 'append_event', text: APPEND_ONE_WITH_ID_SQL, values: oneValues }
         : { name: 'append_new_event', text: APPEND_NEW_SQL, values: oneValues }
       : {
           name: 'append_events',
