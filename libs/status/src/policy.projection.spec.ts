@@ -127,6 +127,34 @@ it('stores, for every chip, destination, valid time and knowledge time, the answ
   expect(l20Now!.export.status).toBe('license_required');
 });
 
+it("finds a chip's facts as known at each instant by index: the versions a scan of all of them picks", async () => {
+  // The history above holds versions closed by corrections and retractions, so instants before them take the branch
+  // over closed versions; the band-wide rule and the investigation of the vendor take theirs.
+  const { rows: versions } = await owner.query<{ event_id: string; known_from: Date; known_to: Date | number; entity_key: string | null; chips: string[]; companies: string[]; band_scoped: boolean; type: string; data: Record<string, unknown> }>(
+    `SELECT event_id, known_from, known_to, entity_key, chips, companies, band_scoped, type, data FROM policy_facts`,
+  );
+  expect(versions.some((v) => v.known_to instanceof Date)).toBe(true);
+  const instants = [...new Set(versions.flatMap((v) => [v.known_from, v.known_to]).filter((t): t is Date => t instanceof Date).map((t) => t.getTime()))]
+    .flatMap((t) => [t - 1, t])
+    .map((t) => new Date(t));
+  let compared = 0;
+  for (const chipName of ['h20', 'a800', 'b200', 'l20']) {
+    for (const knownAt of instants) {
+      const known = versions.filter((v) => v.known_from <= knownAt && (typeof v.known_to === 'number' || v.known_to > knownAt));
+      const registration = known.find((v) => v.type === 'ChipRegistered' && v.data.chip === chipName);
+      if (!registration) continue;
+      const vendor = String(registration.data.vendor).trim().toLowerCase();
+      const direct = known.filter((v) => v.chips.includes(chipName) || v.companies.includes(vendor) || v.band_scoped);
+      const entities = new Set(direct.map((v) => v.entity_key).filter((key): key is string => key !== null));
+      const expected = known.filter((v) => direct.includes(v) || (v.entity_key !== null && entities.has(v.entity_key))).map((v) => `${v.event_id} ${JSON.stringify(v.data)}`);
+      const actual = (await queries.factsConcerning(chipName, vendor, knownAt)).map((fact) => `${fact.eventId} ${JSON.stringify(fact.data)}`);
+      expect({ chipName, knownAt, facts: actual.sort() }).toEqual({ chipName, knownAt, facts: expected.sort() });
+      compared += 1;
+    }
+  }
+  expect(compared).toBeGreaterThan(40);
+});
+
 it('a rebuild reproduces the live read model exactly', async () => {
   const snapshot = async () => ({
     facts: (await owner.query(`SELECT * FROM policy_facts ORDER BY event_id, known_from`)).rows,

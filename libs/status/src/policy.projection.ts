@@ -146,7 +146,8 @@ interface FactDbRow {
   band_scoped: boolean;
 }
 
-function factFromDb(row: FactDbRow): FactRow {
+/** A stored fact version as the status rules see it. */
+export function storedFact(row: Pick<FactDbRow, 'event_id' | 'type' | 'data' | 'effective_at' | 'recorded_at' | 'source' | 'corrected_by'>): Fact {
   return {
     eventId: row.event_id,
     type: row.type as Fact['type'],
@@ -155,6 +156,12 @@ function factFromDb(row: FactDbRow): FactRow {
     recordedAt: row.recorded_at,
     source: row.source,
     ...(row.corrected_by.length > 0 ? { correctedBy: row.corrected_by } : {}),
+  };
+}
+
+function factFromDb(row: FactDbRow): FactRow {
+  return {
+    ...storedFact(row),
     knownFrom: row.known_from,
     knownTo: null,
     entityKey: row.entity_key,
