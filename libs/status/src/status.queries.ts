@@ -14,8 +14,6 @@ import {
   parseWith,
   stableJson,
   type Fact,
-  type PolicyEventType,
-  type Source,
   type StatusAnswer,
 } from '@chiptrail/domain';
 import type { Database } from '@chiptrail/db';
@@ -302,7 +300,7 @@ export class StatusQueries {
    * rest of their entities, in log order: what factsForChip picks from.
    */
   async factsConcerning(chip: string, vendor: string, knownAt: Date): Promise<Fact[]> {
-    const { rows } = await this.db.query<{ event_id: string; type: PolicyEventType; data: Record<string, unknown>; effective_at: Date; recorded_at: Date; source: Source; corrected_by: string[] }>(
+    const { rows } = await this.db.query<Parameters<typeof storedFact>[0]>(
       // Each branch one index: the partial ones over current versions, and the one over closed versions for those
       // closed after knownAt (corrections and retractions close them; few). With the conditions joined by OR the
       // planner scanned every fact version, twice: 45 ms at 88 k facts, growing with the log.
