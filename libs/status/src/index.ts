@@ -1,3 +1,4 @@
+export * from './chip-knowledge';
 export * from './policy.projection';
 export * from './status.controller';
 export * from './status.module';

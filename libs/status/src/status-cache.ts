@@ -1,45 +1,36 @@
 import type { Client } from 'pg';
-import { ANY_DESTINATION, type StatusAnswer } from '@chiptrail/domain';
+import type { StatusAnswer, StatusInterval } from '@chiptrail/domain';
 import type { Database } from '@chiptrail/db';
 import { PROJECTIONS_CHANNEL } from '@chiptrail/projections';
 import type { Logger } from '@chiptrail/runtime';
-
-interface Interval {
-  readonly destination: string;
-  readonly validFrom: number;
-  readonly validTo: number;
-  readonly answer: StatusAnswer;
-  /** The answer's fields as JSON (without the braces), made once: the hot path splices it into the response. */
-  body?: string;
-}
-
-interface Entry {
-  readonly intervals: readonly Interval[];
-  /** The latest knowledge time in the chip's rows: at or after it, current knowledge is the whole answer. */
-  readonly knownUntil: number;
-}
+import type { ChipKnowledge, ChipKnowledgeReader } from './chip-knowledge';
 
 const MAX_ENTRIES = 50_000;
 
 /**
- * Current knowledge per (chip, destination), in memory, for the hot read path. It answers any valid time for any
- * knowledge time at or after the chip's last change; older knowledge times go to the database.
+ * What is known now about each chip asked for, in memory, for the hot read path: it answers any valid time for any
+ * knowledge time at or after the read model's latest change; older knowledge times are read from the facts.
  *
  * Kept true by the policy projection's NOTIFY at every commit (LISTEN on a connection of its own): a notification
  * empties the cache, and a load that raced with one is not kept (generations). Without a live LISTEN the cache
  * serves nothing. Each api process has its own: nothing here must be unique across replicas.
  */
 export class StatusCache {
-  private entries = new Map<string, Entry>();
+  private entries = new Map<string, ChipKnowledge>();
+  /** Each interval's answer as response JSON, made once: the hot path splices it into the response. */
+  private bodies = new WeakMap<StatusInterval, string>();
   private generation = 0;
   private listening = false;
   private client: Client | undefined;
   private stopped = false;
   private reconnect: NodeJS.Timeout | undefined;
   private readonly barriers = new Map<string, () => void>();
+  /** Loads under way: requests for a chip that arrive together share one read. */
+  private readonly loading = new Map<string, Promise<ChipKnowledge | undefined>>();
 
   constructor(
     private readonly db: Database,
+    private readonly reader: ChipKnowledgeReader,
     private readonly logger: Logger,
   ) {}
 
@@ -73,63 +64,54 @@ export class StatusCache {
     this.barriers.delete(marker);
   }
 
+  /** What was known about the chip at `knownAt`, or undefined when the cache cannot vouch for it. */
+  async knowledge(chip: string, knownAt: Date): Promise<ChipKnowledge | undefined> {
+    if (!this.listening) return undefined;
+    const knowledge = this.entries.get(chip) ?? (await this.shared(chip));
+    return knowledge && knownAt.getTime() >= knowledge.horizon ? knowledge : undefined;
+  }
+
   /** The answer at `asOf` as known at `knownAt`, or undefined when the cache cannot vouch for it. */
   async answer(chip: string, destination: string, asOf: Date, knownAt: Date): Promise<StatusAnswer | undefined> {
-    return (await this.interval(chip, destination, asOf, knownAt))?.answer;
+    return (await this.knowledge(chip, knownAt))?.answer(destination, asOf);
   }
 
   /** The same answer as JSON fields (`"classification":…,"export":…,…`), serialized once per interval. */
   async answerBody(chip: string, destination: string, asOf: Date, knownAt: Date): Promise<string | undefined> {
-    const interval = await this.interval(chip, destination, asOf, knownAt);
+    const interval = (await this.knowledge(chip, knownAt))?.interval(destination, asOf);
     if (!interval) return undefined;
-    interval.body ??= answerBody(interval.answer);
-    return interval.body;
-  }
-
-  private async interval(chip: string, destination: string, asOf: Date, knownAt: Date): Promise<Interval | undefined> {
-    if (!this.listening) return undefined;
-    const key = `${chip}|${destination}`;
-    let entry = this.entries.get(key);
-    if (!entry) {
-      entry = await this.load(chip, destination);
-      if (!entry) return undefined;
+    let body = this.bodies.get(interval);
+    if (body === undefined) {
+      body = answerBody(interval.answer);
+      this.bodies.set(interval, body);
     }
-    if (knownAt.getTime() < entry.knownUntil) return undefined;
-    const at = asOf.getTime();
-    const covering = (wanted: string) => entry.intervals.find((i) => i.destination === wanted && i.validFrom <= at && i.validTo > at);
-    return covering(destination) ?? covering(ANY_DESTINATION);
+    return body;
   }
 
-  private async load(chip: string, destination: string): Promise<Entry | undefined> {
+  private shared(chip: string): Promise<ChipKnowledge | undefined> {
+    let load = this.loading.get(chip);
+    if (!load) {
+      load = this.load(chip).finally(() => this.loading.delete(chip));
+      this.loading.set(chip, load);
+    }
+    return load;
+  }
+
+  private async load(chip: string): Promise<ChipKnowledge | undefined> {
     const generation = this.generation;
-    const { rows } = await this.db.query<{ destination: string; valid_from: Date | number; valid_to: Date | number; answer: StatusAnswer; known_until: Date | null }>(
-      {
-        name: 'status_cache_load',
-        text: `SELECT s.destination, s.valid_from, s.valid_to, s.answer, w.known_until
-                 FROM (SELECT greatest(max(known_from), max(known_to) FILTER (WHERE known_to <> 'infinity')) AS known_until
-                         FROM status_intervals WHERE chip = $1) w
-                 LEFT JOIN status_intervals s
-                   ON s.chip = $1 AND s.destination IN ($2, '${ANY_DESTINATION}') AND s.known_to = 'infinity'`,
-        values: [chip, destination],
-      },
-    );
-    const first = rows[0];
-    if (!first || first.known_until === null || !first.destination) return undefined;
-    const entry: Entry = {
-      knownUntil: first.known_until.getTime(),
-      intervals: rows.map((row) => ({ destination: row.destination, validFrom: instant(row.valid_from), validTo: instant(row.valid_to), answer: row.answer })),
-    };
+    const knowledge = await this.reader.at(chip, 'current');
     // A notification during the load may mean we read what it replaced: serve it this once, keep nothing.
-    if (generation === this.generation && this.listening) {
+    if (knowledge && generation === this.generation && this.listening) {
       if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
-      this.entries.set(`${chip}|${destination}`, entry);
+      this.entries.set(chip, knowledge);
     }
-    return entry;
+    return knowledge;
   }
 
   private invalidate(): void {
     this.generation += 1;
     this.entries = new Map();
+    this.bodies = new WeakMap();
   }
 
   private async connect(): Promise<void> {
@@ -181,7 +163,3 @@ export function answerBody(answer: StatusAnswer): string {
   }).slice(1, -1);
 }
 
-/** node-postgres gives ±infinity timestamps as ±Infinity numbers. */
-function instant(value: Date | number): number {
-  return typeof value === 'number' ? value : value.getTime();
-}

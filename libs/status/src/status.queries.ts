@@ -7,19 +7,17 @@ import {
   NotFoundError,
   ValidationError,
   chipSlug,
-  factsForChip,
   instantText,
   isCountry,
   parseInstant,
   parseWith,
   stableJson,
-  type Fact,
   type StatusAnswer,
 } from '@chiptrail/domain';
 import type { Database } from '@chiptrail/db';
-import type { StatusCache } from './status-cache';
-import { storedFact } from './policy.projection';
 import type { Clock } from '@chiptrail/runtime';
+import type { ChipKnowledge, ChipKnowledgeReader } from './chip-knowledge';
+import type { StatusCache } from './status-cache';
 
 const destinationParam = z
   .string()
@@ -50,6 +48,7 @@ export const csvQuery = z
   .strict();
 
 export const MAX_CHECKS = 1000;
+const READS_AT_ONCE = 4;
 export const checkBody = z
   .object({
     asOf: instantText.optional(),
@@ -102,11 +101,12 @@ interface RegistryRow {
   updated_at: Date;
 }
 
-/** The read side of the compliance API: status lookups on both time axes from the stored intervals. */
+/** The read side of the compliance API: status on both time axes, derived from the facts known at the time asked. */
 export class StatusQueries {
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
+    private readonly reader: ChipKnowledgeReader,
     private readonly cache?: StatusCache,
   ) {}
 
@@ -198,11 +198,8 @@ export class StatusQueries {
     const slug = parseWith(chipSlug, chip, 'chip');
     const { rows } = await this.db.query<RegistryRow>(`SELECT * FROM chip_registry WHERE chip = $1`, [slug]);
     if (!rows[0]) throw new NotFoundError('chip_not_found', `No chip ${slug} is registered.`);
-    const destinations = await this.db.query<{ destination: string }>(
-      `SELECT DISTINCT destination FROM status_intervals WHERE chip = $1 AND known_to = 'infinity' AND destination <> '*' ORDER BY 1`,
-      [slug],
-    );
-    return { ...registryView(rows[0]), destinationsWithRules: destinations.rows.map((row) => row.destination) };
+    const knowledge = await this.knowledge(slug, this.clock.now());
+    return { ...registryView(rows[0]), destinationsWithRules: (knowledge?.destinations ?? []).filter((destination) => destination !== ANY_DESTINATION) };
   }
 
   async csv(rawQuery: unknown): Promise<string> {
@@ -239,47 +236,29 @@ export class StatusQueries {
     const slug = parseWith(chipSlug, chip, 'chip');
     const query = parseWith(timelineQuery, rawQuery ?? {}, 'query');
     const knownAt = this.times(undefined, query.knownAt).knownAt;
-    const registry = await this.db.query<{ vendor: string }>(
-      `SELECT data->>'vendor' AS vendor FROM policy_facts
-        WHERE chip = $1 AND type = 'ChipRegistered' AND known_from <= $2 AND known_to > $2`,
-      [slug, knownAt],
-    );
-    if (!registry.rows[0]) throw await this.notFound(slug, knownAt);
-    const vendor = registry.rows[0].vendor.trim().toLowerCase();
-    const facts = await this.factsConcerning(slug, vendor, knownAt);
-    const selected = factsForChip(facts, slug);
-    const concerned = selected
-      ? [
-          ...selected.chipFacts.facts,
-          ...[...selected.policy.measures, ...selected.policy.licenses, ...selected.policy.advisories, ...selected.policy.investigations].flatMap(
-            (entity) => [entity.start, ...entity.amendments, ...(entity.end ? [entity.end] : [])],
-          ),
-        ]
-      : [];
-    const intervals = await this.db.query<{ destination: string; valid_from: Date | number; valid_to: Date | number; answer: StatusAnswer }>(
-      `SELECT destination, valid_from, valid_to, answer FROM status_intervals
-        WHERE chip = $1 AND known_from <= $2 AND known_to > $2 ORDER BY destination, valid_from`,
-      [slug, knownAt],
-    );
+    const knowledge = await this.knowledge(slug, knownAt);
+    if (!knowledge) throw await this.notFound(slug, knownAt);
     // Per destination, the stretches of valid time over which each direction's answer stayed the same.
-    const destinations = new Map<string, { export: Stretch[]; import: Stretch[] }>();
-    for (const row of intervals.rows) {
-      const entry = destinations.get(row.destination) ?? { export: [], import: [] };
-      const from = instant(row.valid_from);
-      const to = instant(row.valid_to);
-      extend(entry.export, from, to, {
-        status: row.answer.export.status,
-        licensePolicy: row.answer.export.licensePolicy,
-        conditions: row.answer.export.conditions,
-        basis: row.answer.export.basis.map((b) => b.eventId),
-      });
-      extend(entry.import, from, to, { status: row.answer.import.status, basis: row.answer.import.basis.map((b) => b.eventId) });
-      destinations.set(row.destination, entry);
-    }
+    const destinations = knowledge.destinations.map((destination) => {
+      const entry = { destination, export: [] as Stretch[], import: [] as Stretch[] };
+      for (const interval of knowledge.timeline(destination)) {
+        const from = interval.validFrom?.toISOString() ?? null;
+        const to = interval.validTo?.toISOString() ?? null;
+        const { answer } = interval;
+        extend(entry.export, from, to, {
+          status: answer.export.status,
+          licensePolicy: answer.export.licensePolicy,
+          conditions: answer.export.conditions,
+          basis: answer.export.basis.map((b) => b.eventId),
+        });
+        extend(entry.import, from, to, { status: answer.import.status, basis: answer.import.basis.map((b) => b.eventId) });
+      }
+      return entry;
+    });
     return {
       chip: slug,
       knownAt: knownAt.toISOString(),
-      events: concerned
+      events: knowledge.facts
         .sort((a, b) => a.effectiveAt.getTime() - b.effectiveAt.getTime() || a.recordedAt.getTime() - b.recordedAt.getTime())
         .map((fact) => ({
           eventId: fact.eventId,
@@ -291,56 +270,26 @@ export class StatusQueries {
           source: fact.source,
           correctedBy: fact.correctedBy ?? [],
         })),
-      destinations: [...destinations].map(([destination, stretches]) => ({ destination, ...stretches })),
+      destinations,
     };
   }
 
-  /**
-   * Every fact version known at `knownAt` that may concern the chip (naming it, about its vendor, band-wide) and the
-   * rest of their entities, in log order: what factsForChip picks from.
-   */
-  async factsConcerning(chip: string, vendor: string, knownAt: Date): Promise<Fact[]> {
-    const { rows } = await this.db.query<Parameters<typeof storedFact>[0]>(
-      // Each branch one index: the partial ones over current versions, and the one over closed versions for those
-      // closed after knownAt (corrections and retractions close them; few). With the conditions joined by OR the
-      // planner scanned every fact version, twice: 45 ms at 88 k facts, growing with the log.
-      `WITH candidates AS MATERIALIZED (
-         SELECT event_id, entity_key FROM policy_facts WHERE known_to = 'infinity' AND known_from <= $2 AND chips @> ARRAY[$1]::text[]
-         UNION SELECT event_id, entity_key FROM policy_facts WHERE known_to = 'infinity' AND known_from <= $2 AND companies @> ARRAY[$3]::text[]
-         UNION SELECT event_id, entity_key FROM policy_facts WHERE known_to = 'infinity' AND known_from <= $2 AND band_scoped
-         UNION SELECT event_id, entity_key FROM policy_facts
-                WHERE known_to <> 'infinity' AND known_to > $2 AND known_from <= $2
-                  AND (chips @> ARRAY[$1]::text[] OR companies @> ARRAY[$3]::text[] OR band_scoped)
-       ), entities AS (SELECT DISTINCT entity_key FROM candidates WHERE entity_key IS NOT NULL),
-       concerned AS (
-         SELECT event_id FROM candidates
-         UNION SELECT f.event_id FROM policy_facts f JOIN entities USING (entity_key) WHERE f.known_to = 'infinity' AND f.known_from <= $2
-         UNION SELECT f.event_id FROM policy_facts f JOIN entities USING (entity_key) WHERE f.known_to <> 'infinity' AND f.known_to > $2 AND f.known_from <= $2
-       )
-       SELECT f.event_id, f.type, f.data, f.effective_at, f.recorded_at, f.source, f.corrected_by
-         FROM concerned JOIN policy_facts f ON f.event_id = concerned.event_id AND f.known_from <= $2 AND f.known_to > $2
-         JOIN events e ON e.event_id = f.event_id
-        -- Log order: events at the same instants are listed as they were recorded.
-        ORDER BY e.global_position`,
-      [chip, knownAt, vendor],
-    );
-    return rows.map(storedFact);
-  }
-
-  /** One query answers many (chip, destination, asOf, knownAt) lookups; a named destination beats "*". */
+  /** Answers many (chip, destination, asOf, knownAt) lookups, reading each chip's knowledge once per knowledge time. */
   async lookup(lookups: readonly Lookup[]): Promise<Array<ChipStatus | undefined>> {
-    if (lookups.length === 0) return [];
-    const cached = this.cache ? await Promise.all(lookups.map((l) => this.cache!.answer(l.chip, l.destination, l.asOf, l.knownAt))) : [];
-    const missing = lookups.map((_, index) => index).filter((index) => !cached[index]);
-    const fetched = await this.fromDatabase(missing.map((index) => lookups[index] as Lookup));
-    const answers = new Map<number, StatusAnswer>();
-    cached.forEach((answer, index) => answer && answers.set(index, answer));
-    missing.forEach((index, at) => {
-      const answer = fetched[at];
-      if (answer) answers.set(index, answer);
-    });
-    return lookups.map((lookup, index) => {
-      const answer = answers.get(index);
+    const wanted = new Map(lookups.map((lookup) => [`${lookup.chip}|${lookup.knownAt.getTime()}`, lookup]));
+    const knowledge = new Map<string, ChipKnowledge | undefined>();
+    const keys = [...wanted.keys()];
+    // A few at a time: a list or an export may ask for every chip, and each read takes a pooled connection.
+    for (let start = 0; start < keys.length; start += READS_AT_ONCE) {
+      await Promise.all(
+        keys.slice(start, start + READS_AT_ONCE).map(async (key) => {
+          const { chip, knownAt } = wanted.get(key) as Lookup;
+          knowledge.set(key, await this.knowledge(chip, knownAt));
+        }),
+      );
+    }
+    return lookups.map((lookup) => {
+      const answer = knowledge.get(`${lookup.chip}|${lookup.knownAt.getTime()}`)?.answer(lookup.destination, lookup.asOf);
       if (!answer) return undefined;
       return {
         chip: lookup.chip,
@@ -355,24 +304,9 @@ export class StatusQueries {
     });
   }
 
-  /** The bitemporal lookup itself: one interval per (chip, destination, asOf, knownAt), its own or the "*" one. */
-  private async fromDatabase(lookups: readonly Lookup[]): Promise<Array<StatusAnswer | undefined>> {
-    if (lookups.length === 0) return [];
-    const { rows } = await this.db.query<{ i: string; destination: string; answer: StatusAnswer }>(
-      `SELECT q.i, s.destination, s.answer
-         FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[]) WITH ORDINALITY AS q(chip, destination, as_of, known_at, i)
-         JOIN LATERAL (
-           SELECT destination, answer FROM status_intervals s
-            WHERE s.chip = q.chip AND s.destination IN (q.destination, '${ANY_DESTINATION}')
-              AND s.valid_from <= q.as_of AND s.valid_to > q.as_of
-              AND s.known_from <= q.known_at AND s.known_to > q.known_at
-            ORDER BY s.destination = '${ANY_DESTINATION}'
-            LIMIT 1
-         ) s ON true`,
-      [lookups.map((l) => l.chip), lookups.map((l) => l.destination), lookups.map((l) => l.asOf), lookups.map((l) => l.knownAt)],
-    );
-    const byIndex = new Map(rows.map((row) => [Number(row.i) - 1, row.answer]));
-    return lookups.map((_, index) => byIndex.get(index));
+  /** What was known about the chip at `knownAt`: from the cache when it can vouch for it, else from the facts. */
+  private async knowledge(chip: string, knownAt: Date): Promise<ChipKnowledge | undefined> {
+    return (await this.cache?.knowledge(chip, knownAt)) ?? (await this.reader.at(chip, knownAt));
   }
 
   private times(asOf: string | undefined, knownAt: string | undefined): { asOf: Date; knownAt: Date } {
@@ -442,10 +376,6 @@ function pickStatus(status: ChipStatus) {
     export: { status: status.export.status, since: status.export.since, licensePolicy: status.export.licensePolicy, conditions: status.export.conditions },
     import: { status: status.import.status, since: status.import.since },
   };
-}
-
-function instant(value: Date | number): string | null {
-  return typeof value === 'number' || !Number.isFinite(value.getTime()) ? null : value.toISOString();
 }
 
 /** RFC 4180 quoting, and a leading quote on anything a spreadsheet would run as a formula. */
