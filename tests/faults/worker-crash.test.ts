@@ -10,7 +10,7 @@ import { ROOT, SOURCE, buildOnce, startProduct, tableDigests, until, type Produc
  * rebuild from the log, and every alert arrives, repeated (if at all) only under its one webhook-id.
  */
 const EVENTS = 3000;
-const READ_MODELS = ['policy_facts', 'fact_corrections', 'chip_registry', 'status_intervals', 'status_changes', 'event_catalog'];
+const READ_MODELS = ['policy_facts', 'fact_corrections', 'chip_registry', 'knowledge_changes', 'event_catalog'];
 
 let product: Product;
 let receiver: FixtureServer;

@@ -6,11 +6,11 @@ import {
   summarizeStatusChange,
   type AlertSubject,
   type StatusChangeSummary,
-  type TimelineStretch,
 } from '@chiptrail/domain';
 import type { Sql } from '@chiptrail/db';
 import type { StoredEvent } from '@chiptrail/event-store';
 import type { EventProjection } from '@chiptrail/projections';
+import { ChipKnowledgeReader, statusChanges, type StatusChange } from '@chiptrail/status';
 import { deterministicUuid } from '@chiptrail/runtime';
 import type { DeliveryQueue } from './delivery-queue';
 import type { AlertPayload } from './render';
@@ -41,7 +41,8 @@ export const DISPATCH_LOCK = [0x43540002, 1] as const;
  * before its checkpoint moves: if the queue is away, the batch fails, nothing moves, and the same events are
  * dispatched again when it is back. Alerts are late, never lost, never doubled.
  *
- * It reads no further than the policy projection has got, because status changes are what that projection saw.
+ * It reads no further than the policy projection has got: the status changes it reports are the difference the
+ * policy facts show just before and at each append.
  */
 export class AlertDispatcher implements EventProjection {
   readonly name = 'alert_dispatcher';
@@ -109,17 +110,13 @@ export class AlertDispatcher implements EventProjection {
   private async policyEvent(event: StoredEvent, subscriptions: readonly SubscriptionRow[], tx: Sql, out: NewDelivery[]): Promise<void> {
     const listening = subscriptions.filter((sub) => since(sub) <= event.recordedAt.getTime());
     if (listening.length === 0) return;
-    const changes = await tx.query<{ chip: string; destination: string; known_at: Date; caused_by: string[]; before: TimelineStretch[]; after: TimelineStretch[] }>(
-      `SELECT chip, destination, known_at, caused_by, before, after FROM status_changes WHERE caused_by @> ARRAY[$1]::uuid[]`,
-      [event.id],
-    );
     const causes = [{ type: event.type, authority: typeof event.data.authority === 'string' ? event.data.authority : null }];
-    for (const change of changes.rows) {
-      const summary = summarizeStatusChange({ chip: change.chip, destination: change.destination, knownAt: change.known_at, before: change.before, after: change.after });
+    for await (const { change, named } of this.statusChanges(event, tx)) {
+      const summary = summarizeStatusChange(change);
       if (!summary) continue;
-      const explicit = change.destination === ANY_DESTINATION ? await this.namedDestinations(change.chip, change.known_at, tx) : new Set<string>();
+      // "*" stands for every destination without rules of its own: for a subscriber's destinations, that is them.
+      const explicit = change.destination === ANY_DESTINATION ? named : new Set<string>();
       for (const sub of listening) {
-        // "*" stands for every destination without rules of its own: for a subscriber's destinations, that is them.
         const destinations =
           change.destination !== ANY_DESTINATION
             ? [change.destination]
@@ -201,12 +198,23 @@ export class AlertDispatcher implements EventProjection {
     }
   }
 
-  private async namedDestinations(chip: string, knownAt: Date, tx: Sql): Promise<Set<string>> {
-    const { rows } = await tx.query<{ destination: string }>(
-      `SELECT DISTINCT destination FROM status_intervals WHERE chip = $1 AND known_from <= $2 AND known_to > $2`,
-      [chip, knownAt],
-    );
-    return new Set(rows.map((row) => row.destination));
+  /**
+   * The status changes the event's append made, chip by chip (one chip's knowledge in memory at a time): each chip it
+   * may concern, as known just before that append and with it, and the destinations with rules of their own after.
+   */
+  private async *statusChanges(event: StoredEvent, tx: Sql): AsyncGenerator<{ change: StatusChange; named: ReadonlySet<string> }> {
+    const { rows } = await tx.query<{ known_at: Date; chips: string[] }>(`SELECT known_at, chips FROM knowledge_changes WHERE event_id = $1`, [event.id]);
+    const known = rows[0];
+    if (!known) return;
+    const reader = new ChipKnowledgeReader(tx);
+    // Knowledge times are kept to the millisecond: one millisecond earlier is the moment before the append.
+    const justBefore = new Date(known.known_at.getTime() - 1);
+    for (const chip of known.chips) {
+      const before = await reader.at(chip, justBefore);
+      const after = await reader.at(chip, known.known_at);
+      const named = new Set(after?.destinations ?? []);
+      for (const change of statusChanges(chip, known.known_at, before, after)) yield { change, named };
+    }
   }
 }
 

@@ -1,7 +1,8 @@
-import { DISABLE_AFTER_MS, nextRetryDelay, stableJson, statusView, type DeliveryFailure, type StatusAnswer } from '@chiptrail/domain';
+import { DISABLE_AFTER_MS, nextRetryDelay, stableJson, statusView, type DeliveryFailure } from '@chiptrail/domain';
 import type { Database } from '@chiptrail/db';
 import type { EventStore } from '@chiptrail/event-store';
 import { OutboundError, type SafeFetcher } from '@chiptrail/outbound';
+import { ChipKnowledgeReader } from '@chiptrail/status';
 import type { Clock, Logger } from '@chiptrail/runtime';
 import { DISPATCH_LOCK } from './alert-dispatcher.projection';
 import type { DeliveryQueue } from './delivery-queue';
@@ -231,13 +232,8 @@ export class DeliveryService {
   private async stillTrue(row: Row): Promise<boolean> {
     const data = row.payload.data as { chip?: string; destination?: string; effectiveAt?: string; status?: unknown };
     if (!data.chip || !data.destination || !data.effectiveAt) return true;
-    const { rows } = await this.db.query<{ answer: StatusAnswer }>(
-      `SELECT answer FROM status_intervals WHERE chip = $1 AND destination IN ($2, '*')
-          AND valid_from <= $3 AND valid_to > $3 AND known_to = 'infinity'
-        ORDER BY destination = '*' LIMIT 1`,
-      [data.chip, data.destination, new Date(data.effectiveAt)],
-    );
-    return rows[0] ? stableJson(statusView(rows[0].answer)) === stableJson(data.status) : false;
+    const answer = (await new ChipKnowledgeReader(this.db).at(data.chip, 'current'))?.answer(data.destination, new Date(data.effectiveAt));
+    return answer ? stableJson(statusView(answer)) === stableJson(data.status) : false;
   }
 
   private async finish(row: Row, status: 'skipped', reason: string): Promise<'skipped'> {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ANY_DESTINATION, isCountry } from './countries';
 import { AUTHORITY, POLICY_EVENT_TYPES, chipSlug, type Condition } from './policy-events';
-import { stableJson, type BasisEvent, type ExportAnswer, type ImportAnswer, type StatusAnswer } from './status';
+import { stableJson, type BasisEvent, type ExportAnswer, type ImportAnswer, type StatusAnswer, type StatusInterval } from './status';
 
 /**
  * What subscribers are told, and when: pure rules for matching alerts to subscriptions, the retry schedule, the
@@ -116,11 +116,21 @@ export function referenceStretch<T extends { readonly validFrom: string | null; 
   return at(stretches, knownAt.getTime()) ?? (side === 'after' ? stretches[stretches.length - 1] : undefined);
 }
 
-/** One stretch of a (chip, destination) timeline, as the policy projection records it before and after a change. */
+/** One stretch of a (chip, destination) timeline, as a status change compares it before and after. */
 export interface TimelineStretch {
   readonly validFrom: string | null;
   readonly validTo: string | null;
   readonly answer: ChangeAnswer;
+}
+
+/**
+ * One side of a (chip, destination) status change known at `knownAt`: its timeline as stretches, of which only the
+ * reference one (see referenceStretch) keeps the events it stands on, which is all a summary cites.
+ */
+export function changeStretches(timeline: readonly StatusInterval[], knownAt: Date, side: 'before' | 'after'): TimelineStretch[] {
+  const spans = timeline.map((interval) => ({ validFrom: interval.validFrom?.toISOString() ?? null, validTo: interval.validTo?.toISOString() ?? null, answer: interval.answer }));
+  const reference = referenceStretch(spans, knownAt, side);
+  return spans.map((span) => ({ validFrom: span.validFrom, validTo: span.validTo, answer: changeAnswer(span.answer, span === reference) }));
 }
 
 export interface StatusView {

@@ -1,4 +1,15 @@
-import { ANY_DESTINATION, destinationsNamed, factsForChip, statusTimeline, type Fact, type StatusAnswer, type StatusInterval } from '@chiptrail/domain';
+import {
+  ANY_DESTINATION,
+  changeStretches,
+  destinationsNamed,
+  factsForChip,
+  jsonEqual,
+  statusTimeline,
+  type Fact,
+  type StatusAnswer,
+  type StatusInterval,
+  type TimelineStretch,
+} from '@chiptrail/domain';
 import type { Sql } from '@chiptrail/db';
 import { storedFact } from './policy.projection';
 
@@ -62,6 +73,43 @@ export class ChipKnowledge {
       ]),
     ];
   }
+}
+
+/** A (chip, destination) whose timeline differs between two states of knowledge, as both sides' stretches. */
+export interface StatusChange {
+  readonly chip: string;
+  readonly destination: string;
+  readonly knownAt: Date;
+  readonly before: readonly TimelineStretch[];
+  readonly after: readonly TimelineStretch[];
+}
+
+/**
+ * What new knowledge at `knownAt` changed in a chip's timelines: every destination with a timeline of its own on
+ * either side (and "*"), compared with what it had just before (a destination without rules of its own has the "*"
+ * one; an unknown chip has none).
+ */
+export function statusChanges(chip: string, knownAt: Date, before: ChipKnowledge | undefined, after: ChipKnowledge | undefined): StatusChange[] {
+  const destinations = [...new Set([...(before?.destinations ?? []), ...(after?.destinations ?? [])])].sort();
+  const changes: StatusChange[] = [];
+  for (const destination of destinations) {
+    const was = before?.timeline(destination) ?? [];
+    const is = after?.timeline(destination) ?? [];
+    if (sameTimeline(was, is)) continue;
+    changes.push({ chip, destination, knownAt, before: changeStretches(was, knownAt, 'before'), after: changeStretches(is, knownAt, 'after') });
+  }
+  return changes;
+}
+
+function sameTimeline(a: readonly StatusInterval[], b: readonly StatusInterval[]): boolean {
+  const time = (value: Date | null) => value?.getTime() ?? null;
+  return (
+    a.length === b.length &&
+    a.every((interval, index) => {
+      const other = b[index] as StatusInterval;
+      return time(interval.validFrom) === time(other.validFrom) && time(interval.validTo) === time(other.validTo) && jsonEqual(interval.answer, other.answer);
+    })
+  );
 }
 
 /** Reads what was known about chips, at any knowledge time, from the policy facts. */

@@ -7,7 +7,7 @@ import { ProjectionRunner, rebuildProjection } from '@chiptrail/projections';
 import { Clock, Logger } from '@chiptrail/runtime';
 import { createTestDatabase, type TestDatabase } from '@chiptrail/testing';
 import { PolicyProjection } from './policy.projection';
-import { ChipKnowledgeReader } from './chip-knowledge';
+import { ChipKnowledgeReader, statusChanges } from './chip-knowledge';
 import { StatusQueries } from './status.queries';
 
 /**
@@ -58,27 +58,10 @@ async function loggedEvents(): Promise<LoggedEvent[]> {
   }));
 }
 
-/** The stored interval for each lookup, its own destination's or else the "*" one: what alerts read. */
-async function storedAnswers(lookups: ReadonlyArray<{ chip: string; destination: string; asOf: Date; knownAt: Date }>): Promise<unknown[]> {
-  const { rows } = await owner.query<{ i: string; answer: unknown }>(
-    `SELECT q.i, s.answer
-       FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[]) WITH ORDINALITY AS q(chip, destination, as_of, known_at, i)
-       JOIN LATERAL (
-         SELECT answer FROM status_intervals s
-          WHERE s.chip = q.chip AND s.destination IN (q.destination, '*') AND s.valid_from <= q.as_of AND s.valid_to > q.as_of
-            AND s.known_from <= q.known_at AND s.known_to > q.known_at
-          ORDER BY s.destination = '*' LIMIT 1
-       ) s ON true`,
-    [lookups.map((l) => l.chip), lookups.map((l) => l.destination), lookups.map((l) => l.asOf), lookups.map((l) => l.knownAt)],
-  );
-  const byIndex = new Map(rows.map((row) => [Number(row.i) - 1, row.answer]));
-  return lookups.map((_, index) => byIndex.get(index));
-}
-
 const chip = (slug: string, tops: Record<string, number>, die: number, datacenter = true) =>
   post('ChipRegistered', { chip: slug, vendor: 'NVIDIA', model: slug, datacenter, specs: { denseTops: tops, dieAreaMm2: die } }, '2022-01-01');
 
-it('answers and stores, for every chip, destination, valid time and knowledge time, what the status rules give', async () => {
+it('answers, for every chip, destination, valid time and knowledge time, what the status rules give from the log', async () => {
   const runner = new ProjectionRunner(db, store, new PolicyProjection(3), { pollMs: 10, logger: new Logger('error') });
   await chip('h20', { fp16: 148 }, 814);
   await chip('a800', { bf16: 312 }, 826);
@@ -118,15 +101,13 @@ it('answers and stores, for every chip, destination, valid time and knowledge ti
     for (const destination of ['CN', 'HK', 'MO', 'SA', 'AE', 'BR']) {
       const lookups = knowledge.flatMap((knownAt) => validTimes.map((asOf) => ({ chip: chipName, destination, asOf, knownAt })));
       const answered = await queries.lookup(lookups);
-      const stored = await storedAnswers(lookups);
       lookups.forEach((lookup, index) => {
         const expected = statusFromLog(log, lookup.chip, lookup.destination, lookup.asOf, lookup.knownAt);
         const actual = answered[index];
         if (!expected) {
-          expect({ lookup, actual, stored: stored[index] }).toEqual({ lookup, actual: undefined, stored: undefined });
+          expect({ lookup, actual }).toEqual({ lookup, actual: undefined });
         } else {
           expect({ lookup, answer: actual && { classification: actual.classification, export: actual.export, import: actual.import, investigations: actual.investigations } }).toEqual({ lookup, answer: expected.answer });
-          expect({ lookup, stored: stored[index] }).toEqual({ lookup, stored: expected.answer });
         }
         compared += 1;
       });
@@ -182,18 +163,18 @@ it('a rebuild reproduces the live read model exactly', async () => {
     facts: (await owner.query(`SELECT * FROM policy_facts ORDER BY event_id, known_from`)).rows,
     corrections: (await owner.query(`SELECT * FROM fact_corrections ORDER BY correction_id`)).rows,
     registry: (await owner.query(`SELECT * FROM chip_registry ORDER BY chip`)).rows,
-    intervals: (await owner.query(`SELECT * FROM status_intervals ORDER BY chip, destination, known_from, valid_from`)).rows,
-    changes: (await owner.query(`SELECT chip, destination, known_at, before, after, array_length(caused_by, 1) AS causes FROM status_changes ORDER BY chip, destination, known_at`)).rows,
+    changes: (await owner.query(`SELECT * FROM knowledge_changes ORDER BY event_id`)).rows,
     // Indexes the replay did not need are built after it: the same ones, under the same names, must come back.
-    indexes: (await owner.query(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY ($1) ORDER BY 1`, [['policy_facts', 'fact_corrections', 'chip_registry', 'status_intervals', 'status_changes']])).rows,
+    indexes: (await owner.query(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY ($1) ORDER BY 1`, [['policy_facts', 'fact_corrections', 'chip_registry', 'knowledge_changes']])).rows,
   });
   const live = await snapshot();
-  expect(live.intervals.length).toBeGreaterThan(20);
+  expect(live.changes.length).toBeGreaterThan(10);
+  expect(live.indexes.length).toBeGreaterThan(8);
   await rebuildProjection(owner, new EventStore(owner, clock), new PolicyProjection());
   expect(await snapshot()).toEqual(live);
   // Analysed while it was replayed (the planner's lookups need statistics), so it comes back with them.
-  const analysed = await owner.query(`SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = 'public' AND tablename = ANY ($1) ORDER BY 1`, [['policy_facts', 'status_intervals']]);
-  expect(analysed.rows.map((row) => row.tablename)).toEqual(['policy_facts', 'status_intervals']);
+  const analysed = await owner.query(`SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = 'public' AND tablename = ANY ($1) ORDER BY 1`, [['policy_facts', 'knowledge_changes']]);
+  expect(analysed.rows.map((row) => row.tablename)).toEqual(['knowledge_changes', 'policy_facts']);
 });
 
 it('writes an import\'s rows with their text exactly as sent, and a rebuild writes the same rows', async () => {
@@ -213,20 +194,24 @@ it('writes an import\'s rows with their text exactly as sent, and a rebuild writ
   await new ImportPolicyEvents(store, clock).handle(bodies.map((body) => parseRecordEventRequest({ ...body, source }, clock.now())), { actor: 'user:spec' });
   await new ProjectionRunner(db, store, new PolicyProjection(), { pollMs: 10, logger: new Logger('error') }).catchUp();
   const rows = async () => ({
-    changes: (await owner.query(`SELECT destination, known_at, caused_by, before, after FROM status_changes WHERE chip = $1 ORDER BY destination, known_at`, [slug])).rows,
-    intervals: (await owner.query(`SELECT * FROM status_intervals WHERE chip = $1 ORDER BY destination, known_from, valid_from`, [slug])).rows,
+    changes: (await owner.query(`SELECT * FROM knowledge_changes WHERE $1 = ANY (chips) ORDER BY event_id`, [slug])).rows,
     facts: (await owner.query(`SELECT * FROM policy_facts WHERE $1 = ANY (chips) ORDER BY event_id, known_from`, [slug])).rows,
   });
   const live = await rows();
 
-  // One import, one knowledge time: one change per destination, caused by its events in log order.
-  const destinations = live.changes.map((change) => change.destination as string);
+  // One import, one knowledge time: every one of its events may change the chip's status, known at that time.
+  const imported = (await loggedEvents()).filter((event) => JSON.stringify(event.data).includes(slug));
+  expect(live.changes.map((change) => change.event_id).sort()).toEqual(imported.map((event) => event.id).sort());
+  expect(new Set(live.changes.map((change) => change.known_at.getTime())).size).toBe(1);
+  for (const change of live.changes) expect(change.chips).toEqual([slug]);
+  // Compared just before and at that time: a change for each destination named (here and by the earlier band rule)
+  // and for every other ("*"), each once.
+  const knownAt = live.changes[0]!.known_at as Date;
+  const changes = statusChanges(slug, knownAt, await reader.at(slug, new Date(knownAt.getTime() - 1)), await reader.at(slug, knownAt));
+  const destinations = changes.map((change) => change.destination);
   expect(destinations).toEqual([...new Set(destinations)]);
-  expect(destinations).toEqual(expect.arrayContaining(['CN', 'HK']));
-  const imported = (await loggedEvents()).filter((event) => JSON.stringify(event.data).includes(slug)).map((event) => event.id);
-  const cn = live.changes.find((change) => change.destination === 'CN')!;
-  expect(cn.caused_by.length).toBeGreaterThan(2);
-  expect(cn.caused_by).toEqual(imported.filter((id) => cn.caused_by.includes(id)));
+  expect(destinations).toEqual(expect.arrayContaining(['*', 'CN', 'HK']));
+  expect(changes.every((change) => change.before.length === 0 && change.after.length > 0)).toBe(true);
   expect(live.facts.find((fact) => fact.type === 'InvestigationOpened')!.companies).toEqual([company.toLowerCase()]);
   const [answer] = await queries.lookup([{ chip: slug, destination: 'CN', asOf: new Date('2024-07-01T00:00:00Z'), knownAt: clock.now() }]);
   expect(answer!.export.basis.map((basis) => basis.title)).toContain(`${title} 4`);
@@ -241,7 +226,7 @@ it('searches GIN indexes without pending lists, which every lookup would scan wh
     `SELECT c.relname AS index, c.reloptions AS options FROM pg_class c JOIN pg_am a ON a.oid = c.relam
       WHERE a.amname = 'gin' AND c.relnamespace = 'public'::regnamespace ORDER BY 1`,
   );
-  expect(rows.map((row) => row.index)).toEqual(expect.arrayContaining(['policy_facts_current_chips_idx', 'policy_facts_current_companies_idx', 'status_changes_caused_by_idx']));
+  expect(rows.map((row) => row.index)).toEqual(expect.arrayContaining(['policy_facts_current_chips_idx', 'policy_facts_current_companies_idx']));
   for (const row of rows) expect({ index: row.index, options: row.options }).toEqual({ index: row.index, options: ['fastupdate=off'] });
 });
 
@@ -251,9 +236,9 @@ it('ignores events of other kinds', async () => {
   expect(await runner.catchUp()).toBe(1);
 });
 
-it('merges changes known at the same instant across batches: first "before", last "after", causes in first-seen order', async () => {
-  // Two appends in one millisecond share a knowledge time (times are kept to the millisecond); when a batch ends
-  // between them, the second batch finds the first one's change rows already written.
+it('says the same of an append whether it was applied in one batch or split across two', async () => {
+  // Two appends in one millisecond share a knowledge time (times are kept to the millisecond), and a batch may end
+  // between them: the second batch must see the first one's facts as known at that same time.
   const together = `same-instant-${randomUUID().slice(0, 8)}`;
   const apart = `same-instant-${randomUUID().slice(0, 8)}`;
   await chip(together, { fp16: 148 }, 814);
@@ -274,20 +259,20 @@ it('merges changes known at the same instant across batches: first "before", las
   await db.transaction((tx) => projection.apply(apartEvents.slice(0, 1), tx));
   await db.transaction((tx) => projection.apply(apartEvents.slice(1), tx));
 
-  const changes = async (slug: string, events: readonly StoredEvent[]) => {
+  const said = async (slug: string, events: readonly StoredEvent[]) => {
     const instant = events[0]!.recordedAt;
-    // Their stored text too: a merged row must read exactly like one written whole (a rebuild's digest compares it).
-    const { rows } = await owner.query(
-      `SELECT destination, known_at, caused_by, before, after, before::text AS before_text, after::text AS after_text
-         FROM status_changes WHERE chip = $1 AND known_at = $2 ORDER BY destination`,
-      [slug, instant],
-    );
+    const { rows } = await owner.query(`SELECT event_id, known_at, chips FROM knowledge_changes WHERE event_id = ANY ($1::uuid[]) ORDER BY array_position($1::uuid[], event_id)`, [events.map((e) => e.id)]);
+    const changes = statusChanges(slug, instant, await reader.at(slug, new Date(instant.getTime() - 1)), await reader.at(slug, instant));
     // The two histories differ only in their chip, event ids and instant.
-    let text = JSON.stringify(rows).replaceAll(slug, 'chip').replaceAll(instant.toISOString(), 'instant');
+    let text = JSON.stringify({ rows, changes }).replaceAll(slug, 'chip').replaceAll(instant.toISOString(), 'instant');
     events.forEach((event, index) => (text = text.replaceAll(event.id, `event-${index}`)));
-    return JSON.parse(text) as Array<{ destination: string; caused_by: string[] }>;
+    return JSON.parse(text) as { rows: Array<{ event_id: string; known_at: string; chips: string[] }>; changes: Array<{ destination: string }> };
   };
-  const split = await changes(apart, apartEvents);
-  expect(split.map((row) => [row.destination, row.caused_by])).toEqual([['CN', ['event-0', 'event-1']]]);
-  expect(split).toEqual(await changes(together, togetherEvents));
+  const split = await said(apart, apartEvents);
+  expect(split.rows).toEqual([
+    { event_id: 'event-0', known_at: 'instant', chips: ['chip'] },
+    { event_id: 'event-1', known_at: 'instant', chips: ['chip'] },
+  ]);
+  expect(split.changes.map((change) => change.destination)).toEqual(['CN']);
+  expect(split).toEqual(await said(together, togetherEvents));
 });

@@ -1,48 +1,37 @@
 import {
-  ANY_DESTINATION,
-  answerJson,
   applyCorrections,
-  changeAnswer,
-  referenceStretch,
   chipAt,
   classify,
-  destinationsNamed,
   entityKeyOf,
   factsForChip,
   isEntityEventType,
   isPolicyEventType,
-  jsonEqual,
   parseInstant,
   stableJson,
-  statusTimeline,
   type Fact,
   type LoggedEvent,
   type PolicyEventType,
   type Source,
-  type StatusAnswer,
-  type StatusInterval,
-  type TimelineStretch,
 } from '@chiptrail/domain';
 import { copyArray, copyNullable, copyRows, copyText, type Sql } from '@chiptrail/db';
 import type { StoredEvent } from '@chiptrail/event-store';
 import type { EventProjection } from '@chiptrail/projections';
 
 /**
- * The policy projection: keeps what we know (policy_facts, bitemporal), the chip registry and every
- * (chip, destination) status timeline (status_intervals, bitemporal) current with the log.
+ * The policy projection: keeps what we know (policy_facts, bitemporal), the chip registry, and for each event when
+ * it became known and which chips' status it may change (knowledge_changes, what the alert dispatcher compares
+ * before and after). Status answers are derived from the facts when asked (see chip-knowledge.ts).
  *
  * Knowledge time: changes caused by an event are known from its `recorded_at`. Events of one append share that
- * time and are applied together. A batch works in memory on the chips it touches and writes once at the end.
+ * time and are applied together. A batch works in memory on the facts it touches and writes once at the end.
  */
 export class PolicyProjection implements EventProjection {
   readonly name = 'policy';
-  readonly tables = ['policy_facts', 'fact_corrections', 'chip_registry', 'status_intervals', 'status_changes'] as const;
-  /** What `prefetch` and the loaders below search by; status reads and alerts use the rest. */
+  readonly tables = ['policy_facts', 'fact_corrections', 'chip_registry', 'knowledge_changes'] as const;
+  /** What `prefetch` and the loaders below search by; status reads use the rest. */
   readonly indexesReadWhileApplying = [
-    'policy_facts_current_chips_idx',
-    'policy_facts_current_companies_idx',
     'policy_facts_current_entity_idx',
-    'policy_facts_band_scoped_idx',
+    'policy_facts_chip_idx',
     'policy_facts_known_idx',
     'policy_facts_closed_idx',
     'fact_corrections_target_idx',
@@ -79,17 +68,6 @@ interface FactRow extends Fact {
   readonly fresh: boolean;
 }
 
-interface IntervalRow {
-  readonly chip: string;
-  readonly destination: string;
-  readonly validFrom: Date | null;
-  readonly validTo: Date | null;
-  readonly knownFrom: Date;
-  knownTo: Date | null;
-  readonly answer: StatusAnswer;
-  readonly fresh: boolean;
-}
-
 interface CorrectionRow {
   readonly correctionId: string;
   readonly targetId: string;
@@ -101,13 +79,10 @@ interface CorrectionRow {
   changed: boolean;
 }
 
-interface StatusChangeRow {
-  readonly chip: string;
-  readonly destination: string;
+/** When an event became known and the registered chips whose status it may change. */
+interface KnowledgeChange {
   readonly knownAt: Date;
-  readonly causedBy: readonly string[];
-  readonly before: readonly TimelineStretch[];
-  readonly after: readonly TimelineStretch[];
+  readonly chips: ReadonlySet<string>;
 }
 
 interface RegistryRow {
@@ -194,11 +169,6 @@ function indexKeys(fact: Fact): Pick<FactRow, 'entityKey' | 'chip' | 'chips' | '
 
 const FLUSH_CHUNK = 5000;
 
-/** One status change per (chip, destination, knowledge time); times are kept to the millisecond. */
-function changeKey(chip: string, destination: string, knownAt: Date): string {
-  return `${chip}|${destination}|${knownAt.getTime()}`;
-}
-
 function registeredVendor(registration: FactRow | undefined): string | undefined {
   return registration ? String(registration.data.vendor ?? '') : undefined;
 }
@@ -215,32 +185,26 @@ class PolicyWork {
   // per event would make it quadratic.
   private readonly factsByEntity = new Map<string, Map<string, FactRow>>();
   private readonly registrations = new Map<string, FactRow>();
-  private readonly factsByChip = new Map<string, Set<FactRow>>();
-  private readonly factsByCompany = new Map<string, Set<FactRow>>();
-  private readonly bandScopedFacts = new Set<FactRow>();
-  /** Insertion order of `facts`, which the status computation sees facts in. */
-  private readonly order = new Map<FactRow, number>();
-  private sequence = 0;
+  /** Each chip's own current facts (registration, specs), in the order they were put: what its registry row is made of. */
+  private readonly ownFacts = new Map<string, Set<FactRow>>();
+  private readonly ownFactsLoaded = new Set<string>();
+  /** Chips whose own facts the append being applied changed: their registry rows are made again after it. */
+  private readonly ownFactsChanged = new Set<string>();
   private readonly closedFacts: FactRow[] = [];
   private readonly closedKeys = new Set<string>();
   private readonly newFacts: FactRow[] = [];
   private readonly newFactIds = new Set<string>();
   /** The first version of each fact this batch added: what corrections apply to when the table has none yet. */
   private readonly firstNewFacts = new Map<string, FactRow>();
-  private readonly loadedChips = new Set<string>();
   private readonly loadedEntities = new Set<string>();
-  private bandScopedLoaded = false;
   private readonly corrections = new Map<string, CorrectionRow>();
   private readonly correctionsLoadedFor = new Set<string>();
   /** Ids `prefetch` asked about: a stored correction among them is in `corrections`, any other is none. */
   private readonly correctionIdsLookedUp = new Set<string>();
   /** The first stored version of corrected facts (null: none stored before this batch); see loadOriginals. */
   private readonly originals = new Map<string, { data: Record<string, unknown>; effective_at: Date } | null>();
-  private readonly intervals = new Map<string, IntervalRow[]>();
-  private readonly newIntervals: IntervalRow[] = [];
-  private readonly closedIntervals: IntervalRow[] = [];
   private readonly registryChanges = new Map<string, RegistryRow | null>();
-  private readonly statusChanges = new Map<string, StatusChangeRow>();
+  private readonly knowledgeChanges = new Map<string, KnowledgeChange>();
   /**
    * Stored registry rows (null: none) of the chips the batch has asked about. Loaded by chip, not whole: reading
    * every row each batch grew with the registry, to a third of a second per batch at 40,000 chips.
@@ -253,20 +217,19 @@ class PolicyWork {
     private readonly tx: Sql,
     private floor: number,
     /** Which tables held rows when the batch began: lookups in empty ones are skipped (a rebuild's first batches). */
-    private readonly stored: { readonly facts: boolean; readonly corrections: boolean; readonly intervals: boolean; readonly registry: boolean },
+    private readonly stored: { readonly facts: boolean; readonly corrections: boolean; readonly registry: boolean },
   ) {}
 
   static async open(tx: Sql): Promise<PolicyWork> {
     // One statement after another: a connection runs one at a time anyway (node-postgres will stop queueing them).
-    const { rows: [state] } = await tx.query<{ floor: Date | null; facts: boolean; corrections: boolean; intervals: boolean; registry: boolean }>(
+    const { rows: [state] } = await tx.query<{ floor: Date | null; facts: boolean; corrections: boolean; registry: boolean }>(
       `SELECT greatest((SELECT max(known_from) FROM policy_facts), (SELECT max(known_to) FROM policy_facts WHERE known_to <> 'infinity')) AS floor,
               EXISTS (SELECT FROM policy_facts) AS facts, EXISTS (SELECT FROM fact_corrections) AS corrections,
-              EXISTS (SELECT FROM status_intervals) AS intervals, EXISTS (SELECT FROM chip_registry) AS registry`,
+              EXISTS (SELECT FROM chip_registry) AS registry`,
     );
     return new PolicyWork(tx, state!.floor?.getTime() ?? Number.NEGATIVE_INFINITY, {
       facts: state!.facts,
       corrections: state!.corrections,
-      intervals: state!.intervals,
       registry: state!.registry,
     });
   }
@@ -274,13 +237,13 @@ class PolicyWork {
   /**
    * Loads in a few statements what the batch's events will ask for one by one: the entities they belong to, the
    * events they correct or retract, and the chips they name. Live batches and the later batches of a rebuild
-   * otherwise spend most of their time on a dozen round trips per chip.
+   * otherwise spend most of their time on a few round trips per event.
    */
   async prefetch(events: readonly StoredEvent[]): Promise<void> {
     const entities = new Set<string>();
     const targets = new Set<string>();
     const chips = new Set<string>();
-    const vendors = new Map<string, Set<string>>();
+    const described = new Set<string>();
     for (const event of events) {
       const type = event.type as PolicyEventType;
       if (type === 'EventCorrected' || type === 'EventRetracted') {
@@ -291,7 +254,7 @@ class PolicyWork {
       const keys = indexKeys({ eventId: event.id, type, data: event.data, effectiveAt: event.effectiveAt, recordedAt: event.recordedAt, source: {} as Source });
       if (keys.entityKey) entities.add(keys.entityKey);
       for (const chip of keys.chips) chips.add(chip);
-      if (type === 'ChipRegistered') addTo(vendors, String(event.data.chip), String(event.data.vendor ?? '').trim().toLowerCase());
+      if (keys.chip) described.add(keys.chip);
     }
     if (this.stored.corrections && targets.size > 0) {
       const { rows } = await this.tx.query<{ target_id: string }>(
@@ -314,28 +277,25 @@ class PolicyWork {
       for (const key of entities) this.loadedEntities.add(key);
       await this.loadEntities(rows.map((row) => row.entity_key));
     }
-    // Chips whose vendor the batch leaves in doubt (registered twice, differently) are loaded on demand instead.
-    const prefetched = [...chips].filter((chip) => (vendors.get(chip)?.size ?? 0) <= 1 && !this.loadedChips.has(chip));
-    if (prefetched.length > 0) await this.loadChips(prefetched, (chip) => [...(vendors.get(chip) ?? [])][0]);
+    await this.loadRegistry([...chips]);
+    await this.loadOwnFacts([...described]);
   }
 
-  /** Applies the events of one append (one recorded time) and recomputes every chip they touch. */
+  /**
+   * Applies the events of one append (one recorded time), notes for each the chips whose status it may change, and
+   * remakes the registry rows of the chips it describes.
+   */
   async record(group: readonly StoredEvent[]): Promise<void> {
     // Knowledge time never runs backwards, even if a later-recorded append committed first.
     const known = new Date(Math.max(group[0]!.recordedAt.getTime(), this.floor));
     this.floor = known.getTime();
-    // Per chip, the events of this append that concern it: what its status change is said to be caused by.
-    const affected = new Map<string, Set<string>>();
     for (const event of group) {
       const touched = new Set<string>();
       await this.applyEvent(event, known, touched);
-      for (const chip of touched) {
-        const causes = affected.get(chip);
-        if (causes) causes.add(event.id);
-        else affected.set(chip, new Set([event.id]));
-      }
+      if (touched.size > 0) this.knowledgeChanges.set(event.id, { knownAt: known, chips: touched });
     }
-    for (const [chip, causes] of affected) await this.recompute(chip, known, [...causes]);
+    for (const chip of this.ownFactsChanged) await this.updateRegistry(chip, known);
+    this.ownFactsChanged.clear();
   }
 
   private async applyEvent(event: StoredEvent, known: Date, affected: Set<string>): Promise<void> {
@@ -437,10 +397,7 @@ class PolicyWork {
       this.factsByEntity.set(row.entityKey, members);
     }
     if (row.type === 'ChipRegistered' && row.chip) this.registrations.set(row.chip, row);
-    for (const chip of row.chips) addTo(this.factsByChip, chip, row);
-    for (const company of row.companies) addTo(this.factsByCompany, company, row);
-    if (row.bandScoped) this.bandScopedFacts.add(row);
-    this.order.set(row, (this.sequence += 1));
+    if (row.chip) addTo(this.ownFacts, row.chip, row);
   }
 
   private dropFact(row: FactRow): void {
@@ -448,27 +405,11 @@ class PolicyWork {
     this.facts.delete(row.eventId);
     if (row.entityKey) this.factsByEntity.get(row.entityKey)?.delete(row.eventId);
     if (row.chip && this.registrations.get(row.chip) === row) this.registrations.delete(row.chip);
-    for (const chip of row.chips) this.factsByChip.get(chip)?.delete(row);
-    for (const company of row.companies) this.factsByCompany.get(company)?.delete(row);
-    this.bandScopedFacts.delete(row);
-    this.order.delete(row);
-  }
-
-  /**
-   * Every fact that may concern the chip (its own, those naming it, band-wide ones, those about its vendor) and the
-   * rest of their entities, in `facts` order: what factsForChip would pick out of all of them, found by index.
-   */
-  private candidatesFor(chip: string): FactRow[] {
-    const vendor = (registeredVendor(this.registrations.get(chip)) ?? '').trim().toLowerCase();
-    const direct = [...(this.factsByChip.get(chip) ?? []), ...this.bandScopedFacts, ...((vendor && this.factsByCompany.get(vendor)) || [])];
-    const result = new Set<FactRow>(direct);
-    for (const fact of direct) {
-      if (fact.entityKey) for (const member of this.factsByEntity.get(fact.entityKey)?.values() ?? []) result.add(member);
-    }
-    return [...result].sort((a, b) => (this.order.get(a) ?? 0) - (this.order.get(b) ?? 0));
+    if (row.chip) this.ownFacts.get(row.chip)?.delete(row);
   }
 
   private addNewFact(row: FactRow): void {
+    if (row.chip) this.ownFactsChanged.add(row.chip);
     this.putFact(row);
     this.newFacts.push(row);
     this.newFactIds.add(row.eventId);
@@ -476,6 +417,7 @@ class PolicyWork {
   }
 
   private closeFact(fact: FactRow, known: Date): void {
+    if (fact.chip) this.ownFactsChanged.add(fact.chip);
     this.dropFact(fact);
     if (fact.fresh) {
       fact.knownTo = known;
@@ -570,77 +512,20 @@ class PolicyWork {
     }
   }
 
-  private async recompute(chip: string, known: Date, causedBy: readonly string[]): Promise<void> {
-    await this.loadChips([chip]);
-    const selected = factsForChip(this.candidatesFor(chip), chip);
-    const current = this.intervals.get(chip) ?? [];
-    const byDestination = new Map<string, IntervalRow[]>();
-    for (const row of current) byDestination.set(row.destination, [...(byDestination.get(row.destination) ?? []), row]);
-    const next: IntervalRow[] = [];
-    // A destination without rows of its own had the "*" answer: that is its "before".
-    const wildcardBefore = byDestination.get(ANY_DESTINATION) ?? [];
-    const record = (destination: string, before: readonly IntervalRow[] | readonly StatusInterval[], after: readonly IntervalRow[] | readonly StatusInterval[]) =>
-      this.recordChange(chip, destination, known, causedBy, before, after);
-
+  /** Makes the chip's registry row from its own current facts (none left: the chip is no longer registered). */
+  private async updateRegistry(chip: string, known: Date): Promise<void> {
+    await Promise.all([this.loadRegistry([chip]), this.loadOwnFacts([chip])]);
+    const selected = factsForChip([...(this.ownFacts.get(chip) ?? [])], chip);
+    const previous = this.registryRow(chip);
     if (!selected) {
-      for (const [destination, rows] of byDestination) record(destination, rows, []);
-      for (const row of current) this.closeInterval(row, known);
-      this.intervals.set(chip, []);
-      if (this.registryRow(chip)) this.registryChanges.set(chip, null);
+      if (previous) this.registryChanges.set(chip, null);
       return;
     }
-    const named = destinationsNamed(selected.policy);
-    const wildcardAfter = statusTimeline(selected.chipFacts, selected.policy, ANY_DESTINATION);
-    for (const destination of named) {
-      const timeline = destination === ANY_DESTINATION ? wildcardAfter : statusTimeline(selected.chipFacts, selected.policy, destination);
-      const existing = byDestination.get(destination) ?? [];
-      const hadOwn = byDestination.has(destination);
-      byDestination.delete(destination);
-      const same =
-        existing.length === timeline.length &&
-        timeline.every((interval, index) => {
-          const row = existing[index]!;
-          return (
-            time(row.validFrom) === time(interval.validFrom) &&
-            time(row.validTo) === time(interval.validTo) &&
-            jsonEqual(row.answer, interval.answer)
-          );
-        });
-      if (same) {
-        next.push(...existing);
-        continue;
-      }
-      record(destination, hadOwn || destination === ANY_DESTINATION ? existing : wildcardBefore, timeline);
-      for (const row of existing) this.closeInterval(row, known);
-      for (const interval of timeline) {
-        const row: IntervalRow = {
-          chip,
-          destination,
-          validFrom: interval.validFrom,
-          validTo: interval.validTo,
-          knownFrom: known,
-          knownTo: null,
-          answer: interval.answer,
-          fresh: true,
-        };
-        this.newIntervals.push(row);
-        next.push(row);
-      }
-    }
-    for (const [destination, rows] of byDestination) {
-      record(destination, rows, wildcardAfter);
-      for (const row of rows) this.closeInterval(row, known);
-    }
-    this.intervals.set(chip, next.sort((a, b) => a.destination.localeCompare(b.destination) || time(a.validFrom) - time(b.validFrom)));
-    this.updateRegistry(chip, selected.chipFacts.facts, known);
-  }
-
-  private updateRegistry(chip: string, chipFacts: readonly Fact[], known: Date): void {
+    const chipFacts = selected.chipFacts.facts;
     const latest = chipAt({ chip, facts: chipFacts }, Number.POSITIVE_INFINITY);
     const registration = chipFacts.find((fact) => fact.type === 'ChipRegistered');
     if (!latest || !registration) return;
     const classification = classify(latest.specs, latest.datacenter);
-    const previous = this.registryRow(chip);
     const row: Omit<RegistryRow, 'updatedAt'> = {
       chip,
       vendor: latest.vendor,
@@ -658,37 +543,6 @@ class PolicyWork {
     };
     const { updatedAt: _updatedAt, ...before } = previous ?? { updatedAt: null };
     if (!previous || stableJson(before) !== stableJson(row)) this.registryChanges.set(chip, { ...row, updatedAt: known });
-  }
-
-  /** Keeps, per (chip, destination, knowledge time), the timeline before and after, for the alert dispatcher. */
-  private recordChange(
-    chip: string,
-    destination: string,
-    known: Date,
-    causedBy: readonly string[],
-    before: ReadonlyArray<{ validFrom: Date | null; validTo: Date | null; answer: StatusAnswer }>,
-    after: ReadonlyArray<{ validFrom: Date | null; validTo: Date | null; answer: StatusAnswer }>,
-  ): void {
-    const key = changeKey(chip, destination, known);
-    const stretches = (rows: typeof before, side: 'before' | 'after') => {
-      const spans = rows.map((row) => ({ validFrom: row.validFrom?.toISOString() ?? null, validTo: row.validTo?.toISOString() ?? null, row }));
-      const reference = referenceStretch(spans, known, side);
-      return spans.map((span) => ({ validFrom: span.validFrom, validTo: span.validTo, answer: changeAnswer(span.row.answer, span === reference) }));
-    };
-    const existing = this.statusChanges.get(key);
-    this.statusChanges.set(key, {
-      chip,
-      destination,
-      knownAt: known,
-      causedBy: [...new Set([...(existing?.causedBy ?? []), ...causedBy])],
-      before: existing?.before ?? stretches(before, 'before'),
-      after: stretches(after, 'after'),
-    });
-  }
-
-  private closeInterval(row: IntervalRow, known: Date): void {
-    row.knownTo = known;
-    if (!row.fresh) this.closedIntervals.push(row);
   }
 
   // --- loading ---------------------------------------------------------------------------------------------
@@ -723,53 +577,16 @@ class PolicyWork {
     this.remember(rows.map(factFromDb));
   }
 
-  /**
-   * Loads every current fact that could concern the chips, and the whole entity of each, plus their intervals.
-   * `vendorOf` names the vendor of chips this batch registers (prefetch runs before their registration is applied):
-   * facts about a vendor (investigations of a company) concern its chips.
-   */
-  private async loadChips(chips: readonly string[], vendorOf: (chip: string) => string | undefined = () => undefined): Promise<void> {
-    const wanted = chips.filter((chip) => !this.loadedChips.has(chip));
-    if (wanted.length === 0) return;
-    for (const chip of wanted) this.loadedChips.add(chip);
-    await this.loadRegistry(wanted);
-    const vendors = wanted
-      .map((chip) => vendorOf(chip) ?? String(this.registrations.get(chip)?.data.vendor ?? this.registryRow(chip)?.vendor ?? '').trim().toLowerCase())
-      .filter((vendor) => vendor !== '');
-    const facts = this.stored.facts
-      ? await this.tx.query<FactDbRow>(
-          `SELECT ${FACT_COLUMNS} FROM policy_facts
-            WHERE known_to = 'infinity'
-              AND (chips && $1::text[] OR companies && $2::text[] ${this.bandScopedLoaded ? '' : 'OR band_scoped'})`,
-          [wanted, [...new Set(vendors)]],
-        )
-      : { rows: [] };
-    const intervals = this.stored.intervals
-      ? await this.tx.query<{ chip: string; destination: string; valid_from: Date | number; valid_to: Date | number; known_from: Date; answer: StatusAnswer }>(
-          `SELECT chip, destination, valid_from, valid_to, known_from, answer FROM status_intervals
-            WHERE chip = ANY ($1::text[]) AND known_to = 'infinity' ORDER BY chip, destination, valid_from`,
-          [wanted],
-        )
-      : { rows: [] };
-    this.bandScopedLoaded = true;
-    this.remember(facts.rows.map(factFromDb));
-    await this.loadEntities(facts.rows.map((row) => row.entity_key));
-    const stored = new Map<string, IntervalRow[]>();
-    for (const row of intervals.rows) {
-      const rows = stored.get(row.chip) ?? [];
-      rows.push({
-        chip: row.chip,
-        destination: row.destination,
-        validFrom: finite(row.valid_from),
-        validTo: finite(row.valid_to),
-        knownFrom: row.known_from,
-        knownTo: null,
-        answer: row.answer,
-        fresh: false,
-      });
-      stored.set(row.chip, rows);
-    }
-    for (const chip of wanted) this.intervals.set(chip, [...(stored.get(chip) ?? []), ...(this.intervals.get(chip) ?? [])]);
+  /** Loads the chips' own current facts (registration, specs), by the index over them. */
+  private async loadOwnFacts(chips: readonly string[]): Promise<void> {
+    const wanted = [...new Set(chips)].filter((chip) => !this.ownFactsLoaded.has(chip));
+    for (const chip of wanted) this.ownFactsLoaded.add(chip);
+    if (wanted.length === 0 || !this.stored.facts) return;
+    const { rows } = await this.tx.query<FactDbRow>(
+      `SELECT ${FACT_COLUMNS} FROM policy_facts WHERE chip = ANY ($1::text[]) AND known_to = 'infinity'`,
+      [wanted],
+    );
+    this.remember(rows.map(factFromDb));
   }
 
   /** Adds loaded rows unless this batch already has a newer version (or closed it). */
@@ -830,7 +647,7 @@ class PolicyWork {
   // --- writing ---------------------------------------------------------------------------------------------
 
   async flush(): Promise<void> {
-    // New facts, intervals and changes (nearly all of a batch's bytes) go by COPY, each value parsed once. The rest go
+    // New facts and knowledge changes (nearly all of a batch's bytes) go by COPY, each value parsed once. The rest go
     // as one jsonb parameter per statement, in chunks: a rebuild's batches can outgrow jsonb's 256 MB limit.
     const write = async (sql: string, rows: readonly unknown[]) => {
       for (let start = 0; start < rows.length; start += FLUSH_CHUNK) {
@@ -848,16 +665,7 @@ class PolicyWork {
         vanishedFacts.map((f) => ({ event_id: f.eventId, known_from: f.knownFrom })),
       );
     }
-    const vanishedIntervals = this.closedIntervals.filter(empty);
-    if (vanishedIntervals.length > 0) {
-      await write(
-        `DELETE FROM status_intervals s USING jsonb_to_recordset($1::jsonb) AS c(chip text, destination text, known_from timestamptz, valid_from timestamptz)
-          WHERE s.chip = c.chip AND s.destination = c.destination AND s.known_from = c.known_from AND s.valid_from = c.valid_from`,
-        vanishedIntervals.map((r) => ({ chip: r.chip, destination: r.destination, known_from: r.knownFrom, valid_from: r.validFrom ?? '-infinity' })),
-      );
-    }
     const closedFacts = this.closedFacts.filter((row) => !empty(row));
-    const closedIntervals = this.closedIntervals.filter((row) => !empty(row));
     if (closedFacts.length > 0) {
       await write(
         `UPDATE policy_facts f SET known_to = c.known_to
@@ -896,60 +704,12 @@ class PolicyWork {
         })),
       );
     }
-    if (closedIntervals.length > 0) {
-      await write(
-        `UPDATE status_intervals s SET known_to = c.known_to
-           FROM jsonb_to_recordset($1::jsonb) AS c(chip text, destination text, known_from timestamptz, valid_from timestamptz, known_to timestamptz)
-          WHERE s.chip = c.chip AND s.destination = c.destination AND s.known_from = c.known_from AND s.valid_from = c.valid_from`,
-        closedIntervals.map((r) => ({
-          chip: r.chip,
-          destination: r.destination,
-          known_from: r.knownFrom,
-          valid_from: r.validFrom ?? '-infinity',
-          known_to: r.knownTo,
-        })),
-      );
-    }
-    const intervals = this.newIntervals.filter((r) => !empty(r));
-    if (intervals.length > 0) {
+    if (this.knowledgeChanges.size > 0) {
       await copyRows(
         this.tx,
-        `COPY status_intervals (chip, destination, valid_from, valid_to, known_from, known_to, export_status, import_status, answer) FROM STDIN`,
-        intervals,
-        (r) =>
-          `${copyText(r.chip)}\t${copyText(r.destination)}\t${r.validFrom?.toISOString() ?? '-infinity'}\t${r.validTo?.toISOString() ?? 'infinity'}\t` +
-          `${r.knownFrom.toISOString()}\t${r.knownTo?.toISOString() ?? 'infinity'}\t${r.answer.export.status}\t${r.answer.import.status}\t` +
-          `${copyText(answerJson(r.answer))}\n`,
-      );
-    }
-    if (this.statusChanges.size > 0) {
-      const changes = [...this.statusChanges.values()];
-      // Appends recorded in one millisecond share a knowledge time (kept to the millisecond), and a batch may end
-      // between them: the later one's rows then merge into those already written.
-      const { rows: recorded } = await this.tx.query<{ chip: string; destination: string; known_at: Date }>(
-        `SELECT s.chip, s.destination, s.known_at
-           FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS c(chip, destination, known_at)
-           JOIN status_changes s USING (chip, destination, known_at)`,
-        [changes.map((c) => c.chip), changes.map((c) => c.destination), changes.map((c) => c.knownAt)],
-      );
-      const merged = new Set(recorded.map((row) => changeKey(row.chip, row.destination, row.known_at)));
-      const isMerged = (c: StatusChangeRow) => merged.has(changeKey(c.chip, c.destination, c.knownAt));
-      await copyRows(
-        this.tx,
-        `COPY status_changes (chip, destination, known_at, caused_by, before, after) FROM STDIN`,
-        changes.filter((c) => !isMerged(c)),
-        (c) =>
-          `${copyText(c.chip)}\t${copyText(c.destination)}\t${c.knownAt.toISOString()}\t${copyArray(c.causedBy)}\t` +
-          `${copyText(JSON.stringify(c.before))}\t${copyText(JSON.stringify(c.after))}\n`,
-      );
-      await write(
-        // `after` travels as text: through the jsonb parameter it would come out re-keyed, unlike the rows COPY writes.
-        `UPDATE status_changes s SET after = r.after::json,
-           -- First-seen order, as if the append had not been split across batches: a rebuild must match.
-           caused_by = ARRAY(SELECT id FROM unnest(s.caused_by || r.caused_by) WITH ORDINALITY AS c(id, n) GROUP BY id ORDER BY min(n))
-           FROM jsonb_to_recordset($1::jsonb) AS r(chip text, destination text, known_at timestamptz, caused_by uuid[], after text)
-          WHERE s.chip = r.chip AND s.destination = r.destination AND s.known_at = r.known_at`,
-        changes.filter(isMerged).map((c) => ({ chip: c.chip, destination: c.destination, known_at: c.knownAt, caused_by: c.causedBy, after: JSON.stringify(c.after) })),
+        `COPY knowledge_changes (event_id, known_at, chips) FROM STDIN`,
+        [...this.knowledgeChanges],
+        ([eventId, change]) => `${eventId}\t${change.knownAt.toISOString()}\t${copyArray([...change.chips])}\n`,
       );
     }
     const removed = [...this.registryChanges].filter(([, row]) => row === null).map(([chip]) => chip);
@@ -985,13 +745,4 @@ class PolicyWork {
       );
     }
   }
-}
-
-function time(value: Date | null): number {
-  return value === null ? Number.NEGATIVE_INFINITY : value.getTime();
-}
-
-/** node-postgres gives ±infinity timestamps as ±Infinity numbers. */
-function finite(value: Date | number): Date | null {
-  return typeof value === 'number' || !Number.isFinite(value.getTime()) ? null : value;
 }
