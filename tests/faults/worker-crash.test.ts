@@ -102,7 +102,7 @@ it('kill -9 of the worker during projection and during delivery: read models equ
     product.worker?.kill('SIGTERM');
     await product.worker?.exited;
     const live = await tableDigests(owner, READ_MODELS);
-    const rowsOf = async () => new Set((await owner.query<{ row: string }>(`SELECT x::text AS row FROM status_changes x`)).rows.map((r) => r.row));
+    const rowsOf = async () => new Set((await owner.query<{ row: string }>(`SELECT x::text AS row FROM knowledge_changes x`)).rows.map((r) => r.row));
     const liveChanges = await rowsOf();
     const outer = environment();
     const rebuild = spawnProcess(process.execPath, [path.join(ROOT, 'dist/apps/launcher/src/rebuild.js')], {
@@ -111,7 +111,7 @@ it('kill -9 of the worker during projection and during delivery: read models equ
     });
     expect(await rebuild.exited).toBe(0);
     const rebuilt = await tableDigests(owner, READ_MODELS);
-    if (rebuilt.status_changes !== live.status_changes) {
+    if (rebuilt.knowledge_changes !== live.knowledge_changes) {
       const rebuiltChanges = await rowsOf();
       const onlyLive = [...liveChanges].filter((row) => !rebuiltChanges.has(row)).slice(0, 3);
       const onlyRebuilt = [...rebuiltChanges].filter((row) => !liveChanges.has(row)).slice(0, 3);

@@ -121,15 +121,17 @@ export class ChipKnowledgeReader {
    * undefined when it was not registered then.
    */
   async at(chip: string, knownAt: Date | 'current'): Promise<ChipKnowledge | undefined> {
-    const vendor = await this.registeredVendor(chip, knownAt);
-    if (vendor === undefined) return undefined;
-    const { facts, horizon } = await this.factsConcerning(chip, vendor, knownAt);
-    const selected = factsForChip(facts, chip);
-    if (!selected) return undefined;
-    // Registered anew under another vendor between the two reads: read again, with the vendor its facts now name.
-    const registration = selected.chipFacts.facts.find((fact) => fact.type === 'ChipRegistered');
-    if (registration && normalVendor(registration.data.vendor) !== vendor) return this.at(chip, knownAt);
-    return new ChipKnowledge(chip, selected, horizon);
+    let vendor = await this.registeredVendor(chip, knownAt);
+    for (let attempt = 1; vendor !== undefined; attempt += 1) {
+      const { facts, horizon } = await this.factsConcerning(chip, vendor, knownAt);
+      const selected = factsForChip(facts, chip);
+      if (!selected) return undefined;
+      // Its vendor corrected between the two reads (only current knowledge can change): read again with the new one.
+      const registered = normalVendor(selected.chipFacts.facts.find((fact) => fact.type === 'ChipRegistered')?.data.vendor);
+      if (registered === vendor || attempt === 3) return new ChipKnowledge(chip, selected, horizon);
+      vendor = registered;
+    }
+    return undefined;
   }
 
   /** The vendor of the chip's registration known at `knownAt`, as facts name companies (trimmed, lower case). */
