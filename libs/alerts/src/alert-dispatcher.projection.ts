@@ -2,6 +2,7 @@ import {
   ANY_DESTINATION,
   isPolicyEventType,
   matchesFilters,
+  mayMatchStatusChangeOf,
   statusChangeSubject,
   summarizeStatusChange,
   type AlertSubject,
@@ -111,7 +112,8 @@ export class AlertDispatcher implements EventProjection {
     const listening = subscriptions.filter((sub) => since(sub) <= event.recordedAt.getTime());
     if (listening.length === 0) return;
     const causes = [{ type: event.type, authority: typeof event.data.authority === 'string' ? event.data.authority : null }];
-    for await (const { change, named } of this.statusChanges(event, tx)) {
+    const concerns = (chip: string) => listening.some((sub) => mayMatchStatusChangeOf(sub.filters, chip));
+    for await (const { change, named } of this.statusChanges(event, concerns, tx)) {
       const summary = summarizeStatusChange(change);
       if (!summary) continue;
       // "*" stands for every destination without rules of its own: for a subscriber's destinations, that is them.
@@ -200,9 +202,10 @@ export class AlertDispatcher implements EventProjection {
 
   /**
    * The status changes the event's append made, chip by chip (one chip's knowledge in memory at a time): each chip it
-   * may concern, as known just before that append and with it, and the destinations with rules of their own after.
+   * may concern that some subscriber could be told about, as known just before that append and with it, and the
+   * destinations with rules of their own after.
    */
-  private async *statusChanges(event: StoredEvent, tx: Sql): AsyncGenerator<{ change: StatusChange; named: ReadonlySet<string> }> {
+  private async *statusChanges(event: StoredEvent, concerns: (chip: string) => boolean, tx: Sql): AsyncGenerator<{ change: StatusChange; named: ReadonlySet<string> }> {
     const { rows } = await tx.query<{ known_at: Date; chips: string[] }>(`SELECT known_at, chips FROM knowledge_changes WHERE event_id = $1`, [event.id]);
     const known = rows[0];
     if (!known) return;
@@ -210,6 +213,7 @@ export class AlertDispatcher implements EventProjection {
     // Knowledge times are kept to the millisecond: one millisecond earlier is the moment before the append.
     const justBefore = new Date(known.known_at.getTime() - 1);
     for (const chip of known.chips) {
+      if (!concerns(chip)) continue;
       const before = await reader.at(chip, justBefore);
       const after = await reader.at(chip, known.known_at);
       const named = new Set(after?.destinations ?? []);

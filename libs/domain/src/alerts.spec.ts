@@ -4,6 +4,7 @@ import {
   referenceStretch,
   groupDigest,
   matchesFilters,
+  mayMatchStatusChangeOf,
   nextRetryDelay,
   summarizeStatusChange,
   type AlertSubject,
@@ -29,6 +30,32 @@ describe('matching alerts to subscriptions', () => {
     expect(matchesFilters({ authorities: ['CN-CAC'] }, subject)).toBe(false);
     expect(matchesFilters({ eccnBands: ['3A090.a'] }, subject)).toBe(false);
     expect(matchesFilters({ eventTypes: ['ControlImposed'] }, subject)).toBe(true);
+  });
+
+  it('skips a chip only when no status change of it could meet the filters', () => {
+    const filterSets = [
+      {}, { chips: ['nvidia-h20'] }, { chips: ['amd-mi308'] }, { include: ['events' as const] }, { include: ['events' as const, 'status_changes' as const], chips: ['nvidia-h20'] },
+      { destinations: ['HK'] }, { eccnBands: ['3A090.b' as const] }, { authorities: ['US-BIS'], chips: ['amd-mi308', 'nvidia-h20'] },
+    ];
+    const subjects: AlertSubject[] = ['nvidia-h20', 'amd-mi308', 'huawei-910b'].flatMap((chip) =>
+      [['CN'], ['HK'], []].flatMap((destinations) =>
+        [['3A090.a'], ['3A090.b']].map((bands) => ({ ...subject, kind: 'status_change' as const, chips: [chip], destinations, bands })),
+      ),
+    );
+    let matched = 0;
+    for (const filters of filterSets) {
+      for (const candidate of subjects) {
+        // Never skips what could match: whatever matches, was not skipped.
+        if (matchesFilters(filters, candidate)) {
+          matched += 1;
+          expect({ filters, chip: candidate.chips[0], may: mayMatchStatusChangeOf(filters, candidate.chips[0] as string) }).toEqual({ filters, chip: candidate.chips[0], may: true });
+        }
+      }
+    }
+    expect(matched).toBeGreaterThan(20);
+    expect(mayMatchStatusChangeOf({ chips: ['amd-mi308'] }, 'nvidia-h20')).toBe(false);
+    expect(mayMatchStatusChangeOf({ include: ['events'] }, 'nvidia-h20')).toBe(false);
+    expect(mayMatchStatusChangeOf({ destinations: ['HK'] }, 'nvidia-h20')).toBe(true);
   });
 
   it('sends recorded events only to subscriptions that ask for them', () => {

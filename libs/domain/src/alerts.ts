@@ -50,6 +50,15 @@ export function matchesFilters(filters: SubscriptionFilters, subject: AlertSubje
   );
 }
 
+/**
+ * Whether a status change of `chip` could meet the filters at all, judged by what is known before the change is
+ * worked out (the chip, and whether status changes are wanted): the dispatcher skips chips nobody could be told about.
+ */
+export function mayMatchStatusChangeOf(filters: SubscriptionFilters, chip: string): boolean {
+  const known: SubscriptionFilters = { ...(filters.include ? { include: filters.include } : {}), ...(filters.chips ? { chips: filters.chips } : {}) };
+  return matchesFilters(known, { kind: 'status_change', chips: [chip], bands: [], destinations: [], authorities: [], eventTypes: [] });
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Retries, like Svix: immediately, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, each ±20 %.
 
