@@ -70,7 +70,11 @@ export function statusFromLog(
   const selected = factsForChip(factsKnownAt(log, knownAt.getTime()), chip);
   if (!selected) return undefined;
   const named = destinationsNamed(selected.policy);
-  const timeline = statusTimeline(selected.chipFacts, selected.policy, named.includes(destination) ? destination : ANY_DESTINATION);
+  return intervalAt(statusTimeline(selected.chipFacts, selected.policy, named.includes(destination) ? destination : ANY_DESTINATION), asOf);
+}
+
+/** The interval of a timeline that holds at valid time `asOf`. */
+export function intervalAt(timeline: readonly StatusInterval[], asOf: Date): StatusInterval | undefined {
   const t = asOf.getTime();
   return timeline.find(
     (interval) => (interval.validFrom === null || interval.validFrom.getTime() <= t) && (interval.validTo === null || t < interval.validTo.getTime()),

@@ -3,6 +3,7 @@ import {
   changeStretches,
   destinationsNamed,
   factsForChip,
+  intervalAt,
   jsonEqual,
   statusTimeline,
   type Fact,
@@ -51,10 +52,7 @@ export class ChipKnowledge {
 
   /** The interval of the destination's timeline that holds at valid time `asOf`. */
   interval(destination: string, asOf: Date): StatusInterval | undefined {
-    const at = asOf.getTime();
-    return this.timeline(destination).find(
-      (interval) => (interval.validFrom === null || interval.validFrom.getTime() <= at) && (interval.validTo === null || at < interval.validTo.getTime()),
-    );
+    return intervalAt(this.timeline(destination), asOf);
   }
 
   answer(destination: string, asOf: Date): StatusAnswer | undefined {
