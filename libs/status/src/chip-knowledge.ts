@@ -26,8 +26,7 @@ export class ChipKnowledge {
   private readonly timelines = new Map<string, readonly StatusInterval[]>();
 
   constructor(
-    readonly chip: string,
-    readonly selected: Selected,
+    private readonly selected: Selected,
     /** The read model's latest knowledge change when this was read: for knowledge times from it on, nothing differs. */
     readonly horizon: number,
   ) {
@@ -126,7 +125,7 @@ export class ChipKnowledgeReader {
       if (!selected) return undefined;
       // Its vendor corrected between the two reads (only current knowledge can change): read again with the new one.
       const registered = normalVendor(selected.chipFacts.facts.find((fact) => fact.type === 'ChipRegistered')?.data.vendor);
-      if (registered === vendor || attempt === 3) return new ChipKnowledge(chip, selected, horizon);
+      if (registered === vendor || attempt === 3) return new ChipKnowledge(selected, horizon);
       vendor = registered;
     }
     return undefined;

@@ -567,23 +567,21 @@ class PolicyWork {
   }
 
   private async loadEntities(keys: ReadonlyArray<string | null>): Promise<void> {
-    const wanted = [...new Set(keys)].filter((key): key is string => key !== null && !this.loadedEntities.has(key));
-    for (const key of wanted) this.loadedEntities.add(key);
-    if (wanted.length === 0 || !this.stored.facts) return;
-    const { rows } = await this.tx.query<FactDbRow>(
-      `SELECT ${FACT_COLUMNS} FROM policy_facts WHERE entity_key = ANY ($1::text[]) AND known_to = 'infinity'`,
-      [wanted],
-    );
-    this.remember(rows.map(factFromDb));
+    await this.loadCurrent('entity_key', keys.filter((key): key is string => key !== null), this.loadedEntities);
   }
 
   /** Loads the chips' own current facts (registration, specs), by the index over them. */
   private async loadOwnFacts(chips: readonly string[]): Promise<void> {
-    const wanted = [...new Set(chips)].filter((chip) => !this.ownFactsLoaded.has(chip));
-    for (const chip of wanted) this.ownFactsLoaded.add(chip);
+    await this.loadCurrent('chip', chips, this.ownFactsLoaded);
+  }
+
+  /** Loads, once per batch, the current facts whose `column` is one of `keys` (each column has its own index). */
+  private async loadCurrent(column: 'entity_key' | 'chip', keys: readonly string[], loaded: Set<string>): Promise<void> {
+    const wanted = [...new Set(keys)].filter((key) => !loaded.has(key));
+    for (const key of wanted) loaded.add(key);
     if (wanted.length === 0 || !this.stored.facts) return;
     const { rows } = await this.tx.query<FactDbRow>(
-      `SELECT ${FACT_COLUMNS} FROM policy_facts WHERE chip = ANY ($1::text[]) AND known_to = 'infinity'`,
+      `SELECT ${FACT_COLUMNS} FROM policy_facts WHERE ${column} = ANY ($1::text[]) AND known_to = 'infinity'`,
       [wanted],
     );
     this.remember(rows.map(factFromDb));
