@@ -16,10 +16,11 @@ export class EventCatalogProjection implements HeaderProjection {
   readonly batchSize = 2000;
   readonly reads = 'headers';
   /**
-   * Writes look rows up by position only (the primary key): a retraction or correction finds its target's position
-   * through the log's own event-id index, so a rebuild can build this table's event-id index at the end with the rest.
+   * Writes look rows up by position only (the primary key, also the insert's conflict arbiter): a retraction or
+   * correction finds its target's position through the log's own event-id index, so a rebuild can build this table's
+   * event-id index at the end with the rest.
    */
-  readonly indexesReadWhileApplying = [];
+  readonly indexesReadWhileApplying = ['event_catalog_pkey'];
 
   async apply(events: readonly EventHeader[], tx: Sql): Promise<void> {
     const policy = events.filter((event) => isPolicyEventType(event.type));

@@ -17,9 +17,10 @@ interface ProjectionShape {
   /** The projection this one builds on: it reads no further than that one's checkpoint and wakes when it moves. */
   readonly follows?: string;
   /**
-   * The indexes `apply` reads by, besides primary keys (ON CONFLICT's arbiters). A rebuild keeps these and the primary
-   * keys on the fresh tables from the start and builds the others, unique constraints included, once the log is
-   * replayed, as bulk loads do (a duplicate then fails the rebuild there); without this list it keeps them all.
+   * The indexes `apply` reads or writes by: lookups, the rows UPDATE and DELETE find, ON CONFLICT's arbiters (primary
+   * keys too). A rebuild keeps these on the fresh tables from the start and builds the others, unique constraints and
+   * primary keys included, once the log is replayed, as bulk loads do (a duplicate then fails the rebuild there);
+   * without this list it keeps them all.
    */
   readonly indexesReadWhileApplying?: readonly string[];
 }

@@ -28,8 +28,14 @@ import type { EventProjection } from '@chiptrail/projections';
 export class PolicyProjection implements EventProjection {
   readonly name = 'policy';
   readonly tables = ['policy_facts', 'fact_corrections', 'chip_registry', 'knowledge_changes'] as const;
-  /** What `prefetch` and the loaders below search by; status reads use the rest. */
+  /**
+   * What `prefetch` and the loaders below search by, what closing a fact version finds it by, and the arbiters of
+   * the upserts; status reads use the rest. knowledge_changes is only appended to: its key is built at the end.
+   */
   readonly indexesReadWhileApplying = [
+    'policy_facts_pkey',
+    'fact_corrections_pkey',
+    'chip_registry_pkey',
     'policy_facts_current_entity_idx',
     'policy_facts_chip_idx',
     'policy_facts_known_idx',
