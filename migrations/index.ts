@@ -11,6 +11,7 @@ import { PolicyFactsClosedIndex1765200000000 } from './1765200000000-policy-fact
 import { AnswersStoredAsJson1765300000000 } from './1765300000000-answers-stored-as-json';
 import { PolicyFactsChipIndex1765400000000 } from './1765400000000-policy-facts-chip-index';
 import { StatusDerivedAtReadTime1765500000000 } from './1765500000000-status-derived-at-read-time';
+import { FactDataReadFromTheLog1765600000000 } from './1765600000000-fact-data-read-from-the-log';
 
 /** Every migration, in order. Listed explicitly so the same list works from sources (tests) and from dist. */
-export const migrations = [EventStore1764300000000, PolicyReadModels1764400000000, Feeds1764500000000, Alerts1764600000000, LeanAppendAndImport1764700000000, RateLimits1764800000000, MonitoringGrants1764900000000, DigestFunctionsInPlpgsql1765000000000, GinWithoutPendingLists1765100000000, PolicyFactsClosedIndex1765200000000, AnswersStoredAsJson1765300000000, PolicyFactsChipIndex1765400000000, StatusDerivedAtReadTime1765500000000];
+export const migrations = [EventStore1764300000000, PolicyReadModels1764400000000, Feeds1764500000000, Alerts1764600000000, LeanAppendAndImport1764700000000, RateLimits1764800000000, MonitoringGrants1764900000000, DigestFunctionsInPlpgsql1765000000000, GinWithoutPendingLists1765100000000, PolicyFactsClosedIndex1765200000000, AnswersStoredAsJson1765300000000, PolicyFactsChipIndex1765400000000, StatusDerivedAtReadTime1765500000000, FactDataReadFromTheLog1765600000000];

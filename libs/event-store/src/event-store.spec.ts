@@ -4,6 +4,7 @@ import { Database } from '@chiptrail/db';
 import { createTestDatabase, type TestDatabase } from '@chiptrail/testing';
 import { Clock, UUID_PATTERN, uuidv7 } from '@chiptrail/runtime';
 import {
+  EVENT_HEADERS,
   EventIdConflictError,
   EventStore,
   START,
@@ -390,7 +391,7 @@ describe('reading whole transactions', () => {
     // Headers only: the same events, cut the same way, with nothing but where they sit and what they are.
     const header = ({ id, position, type, transactionId }: EventHeader) => ({ id, position, type, transactionId });
     for (const [after, limit] of [[start, 4], [start, 2], [checkpointOf(whole.at(-1)!), 2]] as const) {
-      const headers = await store.readWholeTransactions(after, limit, undefined, 'headers');
+      const headers = await store.readWholeTransactions(after, limit, undefined, EVENT_HEADERS);
       expect(headers).toEqual((await store.readWholeTransactions(after, limit)).map(header));
       expect(Object.keys(headers[0]!).sort()).toEqual(['id', 'position', 'transactionId', 'type']);
     }

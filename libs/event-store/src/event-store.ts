@@ -484,18 +484,17 @@ export class EventStore {
    * Like readAll, but never ends inside a transaction: the trailing part of a transaction the limit cut is left for
    * the next read, and a single transaction larger than the limit is read whole. Readers that treat one append as
    * one change (the policy projection) then see the same groups whatever their batch size.
-   * `'headers'` reads no bodies (see EventHeader).
+   * `read` says what of each event is read (whole events by default; EVENT_HEADERS reads no bodies).
    */
   async readWholeTransactions(after: Checkpoint, limit: number, sql?: Sql): Promise<StoredEvent[]>;
-  async readWholeTransactions(after: Checkpoint, limit: number, sql: Sql | undefined, shape: 'headers'): Promise<EventHeader[]>;
-  async readWholeTransactions(after: Checkpoint, limit: number, sql: Sql = this.db, shape: 'events' | 'headers' = 'events'): Promise<EventHeader[]> {
-    const read: ReadShape<EventHeader> = shape === 'headers' ? HEADERS : WHOLE_EVENTS;
+  async readWholeTransactions<T extends EventHeader>(after: Checkpoint, limit: number, sql: Sql | undefined, read: ReadShape<T>): Promise<T[]>;
+  async readWholeTransactions(after: Checkpoint, limit: number, sql: Sql = this.db, read: ReadShape<EventHeader> = WHOLE_EVENTS): Promise<EventHeader[]> {
     const events = await this.readAfter(read, after, limit, sql);
     if (events.length < limit) return events;
     const last = events[events.length - 1]!;
     const cut = events.findIndex((event) => event.transactionId === last.transactionId);
     if (cut > 0) return events.slice(0, cut);
-    const { rows } = await sql.query<EventRow>({
+    const { rows } = await sql.query<Record<string, unknown>>({
       name: `${read.name}_transaction_rest`,
       text: `SELECT ${read.columns} FROM events
               WHERE transaction_id = $1::xid8 AND global_position > $2::bigint
@@ -506,7 +505,7 @@ export class EventStore {
   }
 
   private async readAfter<T extends EventHeader>(read: ReadShape<T>, after: Checkpoint, limit: number, sql: Sql): Promise<T[]> {
-    const { rows } = await sql.query<EventRow>({
+    const { rows } = await sql.query<Record<string, unknown>>({
       name: `${read.name}_after`,
       text: `SELECT ${read.columns} FROM events
               WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)
@@ -530,20 +529,26 @@ export class EventStore {
   }
 }
 
-/** What a log read selects and how it maps rows; `name` names its prepared statements. */
-interface ReadShape<T extends EventHeader> {
+/**
+ * What a log read selects from `events` and how it maps a row; `name` names its prepared statements. The columns
+ * must include the header's (event_id, global_position, type, transaction_id as text).
+ */
+export interface ReadShape<T extends EventHeader> {
   readonly name: string;
   readonly columns: string;
-  readonly map: (row: EventRow) => T;
+  readonly map: (row: Record<string, unknown>) => T;
 }
 
-const WHOLE_EVENTS: ReadShape<StoredEvent> = { name: 'read_events', columns: EVENT_COLUMNS, map: toStoredEvent };
+const WHOLE_EVENTS: ReadShape<StoredEvent> = { name: 'read_events', columns: EVENT_COLUMNS, map: (row) => toStoredEvent(row as unknown as EventRow) };
 
-const HEADERS: ReadShape<EventHeader> = {
-  name: 'read_headers',
-  columns: `event_id, global_position, type, transaction_id::text AS transaction_id`,
-  map: (row) => ({ id: row.event_id, position: Number(row.global_position), type: row.type, transactionId: row.transaction_id }),
-};
+export const EVENT_HEADER_COLUMNS = `event_id, global_position, type, transaction_id::text AS transaction_id`;
+
+export function eventHeaderOf(row: Record<string, unknown>): EventHeader {
+  return { id: row.event_id as string, position: Number(row.global_position), type: row.type as string, transactionId: row.transaction_id as string };
+}
+
+/** Headers only, no bodies: for readers that take what they need from the events table in SQL. */
+export const EVENT_HEADERS: ReadShape<EventHeader> = { name: 'read_headers', columns: EVENT_HEADER_COLUMNS, map: eventHeaderOf };
 
 export function toStoredEvent(row: EventRow): StoredEvent {
   return {

@@ -1,7 +1,7 @@
 import { isPolicyEventType } from '@chiptrail/domain';
 import type { Sql } from '@chiptrail/db';
-import type { EventHeader } from '@chiptrail/event-store';
-import type { HeaderProjection } from '@chiptrail/projections';
+import { EVENT_HEADERS, type EventHeader } from '@chiptrail/event-store';
+import type { ShapedProjection } from '@chiptrail/projections';
 
 /**
  * Every policy event with what it is about, for listing and filtering, with its retraction and corrections.
@@ -10,11 +10,11 @@ import type { HeaderProjection } from '@chiptrail/projections';
  * scope, list or subjects name (each once, in that order), its scope's bands, its destinations, its authority, its
  * title (or its source's) and the event it corrects or retracts. Values that are not strings are left out.
  */
-export class EventCatalogProjection implements HeaderProjection {
+export class EventCatalogProjection implements ShapedProjection {
   readonly name = 'event_catalog';
   readonly tables = ['event_catalog'] as const;
   readonly batchSize = 2000;
-  readonly reads = 'headers';
+  readonly reads = EVENT_HEADERS;
   /**
    * Writes look rows up by position only (the primary key, also the insert's conflict arbiter): a retraction or
    * correction finds its target's position through the log's own event-id index, so a rebuild can build this table's

@@ -1,5 +1,5 @@
 import type { Sql } from '@chiptrail/db';
-import type { Checkpoint, EventHeader, EventStore, StoredEvent } from '@chiptrail/event-store';
+import type { Checkpoint, EventHeader, EventStore, ReadShape, StoredEvent } from '@chiptrail/event-store';
 
 /**
  * A named read model fed from the global log. `apply` gets each batch inside the transaction that also moves the
@@ -26,25 +26,28 @@ interface ProjectionShape {
 }
 
 export interface EventProjection extends ProjectionShape {
-  readonly reads?: 'events';
+  readonly reads?: undefined;
   apply(events: readonly StoredEvent[], tx: Sql): Promise<void>;
 }
 
-/** Takes what it needs of the events' bodies from the events table, in SQL: runners and rebuilds read it no bodies. */
-export interface HeaderProjection extends ProjectionShape {
-  readonly reads: 'headers';
-  apply(events: readonly EventHeader[], tx: Sql): Promise<void>;
+/**
+ * Reads only what it needs of each event (`reads`, see ReadShape) and may take the rest from the events table in
+ * SQL: runners and rebuilds then parse and send no more of the bodies than that.
+ */
+export interface ShapedProjection<T extends EventHeader = EventHeader> extends ProjectionShape {
+  readonly reads: ReadShape<T>;
+  apply(events: readonly T[], tx: Sql): Promise<void>;
 }
 
-export type Projection = EventProjection | HeaderProjection;
+export type Projection = EventProjection | ShapedProjection;
 
 /** The next batch after `after`, in whole transactions, as the projection reads it. */
 export function readEventsFor(store: EventStore, projection: Projection, after: Checkpoint, limit: number, sql?: Sql): Promise<readonly EventHeader[]> {
-  return projection.reads === 'headers' ? store.readWholeTransactions(after, limit, sql, 'headers') : store.readWholeTransactions(after, limit, sql);
+  return projection.reads ? store.readWholeTransactions(after, limit, sql, projection.reads) : store.readWholeTransactions(after, limit, sql);
 }
 
 /** Applies a batch `readEventsFor` read for this projection. */
 export function applyEventsTo(projection: Projection, events: readonly EventHeader[], tx: Sql): Promise<void> {
-  // readEventsFor read whole events for every projection that does not read headers only.
-  return projection.reads === 'headers' ? projection.apply(events, tx) : projection.apply(events as readonly StoredEvent[], tx);
+  // readEventsFor read whole events for every projection that names no shape.
+  return projection.reads ? projection.apply(events, tx) : projection.apply(events as readonly StoredEvent[], tx);
 }

@@ -12,7 +12,7 @@ import {
   type TimelineStretch,
 } from '@chiptrail/domain';
 import type { Sql } from '@chiptrail/db';
-import { storedFact } from './policy.projection';
+import { FACT_DATA, FACT_VERSIONS, STORED_FACT_COLUMNS, storedFact } from './policy.projection';
 
 type Selected = NonNullable<ReturnType<typeof factsForChip>>;
 
@@ -135,8 +135,8 @@ export class ChipKnowledgeReader {
   async registeredVendor(chip: string, knownAt: Date | 'current'): Promise<string | undefined> {
     const { rows } = await this.db.query<{ vendor: unknown }>({
       name: 'chip_registered_vendor',
-      text: `SELECT data->'vendor' AS vendor FROM policy_facts
-              WHERE chip = $1 AND type = 'ChipRegistered' AND known_from <= $2 AND (known_to > $2 OR known_to = 'infinity')`,
+      text: `SELECT coalesce(c.data -> 'data', e.data) -> 'vendor' AS vendor FROM ${FACT_VERSIONS}
+              WHERE f.chip = $1 AND f.type = 'ChipRegistered' AND f.known_from <= $2 AND (f.known_to > $2 OR f.known_to = 'infinity')`,
       values: [chip, instant(knownAt)],
     });
     return rows[0] ? normalVendor(rows[0].vendor) : undefined;
@@ -167,10 +167,10 @@ export class ChipKnowledgeReader {
          UNION SELECT f.event_id FROM policy_facts f JOIN entities USING (entity_key) WHERE f.known_to = 'infinity' AND f.known_from <= $2
          UNION SELECT f.event_id FROM policy_facts f JOIN entities USING (entity_key) WHERE f.known_to <> 'infinity' AND f.known_to > $2 AND f.known_from <= $2
        )
-       SELECT f.event_id, f.type, f.data, f.effective_at, f.recorded_at, f.source, f.corrected_by,
+       SELECT ${STORED_FACT_COLUMNS},
               greatest((SELECT max(known_from) FROM policy_facts), (SELECT max(known_to) FROM policy_facts WHERE known_to <> 'infinity')) AS horizon
          FROM concerned JOIN policy_facts f ON f.event_id = concerned.event_id AND f.known_from <= $2 AND (f.known_to > $2 OR f.known_to = 'infinity')
-         JOIN events e ON e.event_id = f.event_id
+         ${FACT_DATA}
         -- Log order: events at the same instants are listed as they were recorded.
         ORDER BY e.global_position`,
       values: [chip, instant(knownAt), vendor],

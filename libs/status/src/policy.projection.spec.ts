@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Database } from '@chiptrail/db';
-import { parseRecordEventRequest, statusFromLog, type LoggedEvent, type PolicyEventType, type Source } from '@chiptrail/domain';
-import { EventStore, type StoredEvent } from '@chiptrail/event-store';
+import { isEntityEventType, parseRecordEventRequest, statusFromLog, type Fact, type LoggedEvent, type PolicyEventType, type Source } from '@chiptrail/domain';
+import { EventStore, START } from '@chiptrail/event-store';
 import { ImportPolicyEvents, RecordPolicyEvent } from '@chiptrail/policy';
 import { ProjectionRunner, rebuildProjection } from '@chiptrail/projections';
 import { Clock, Logger } from '@chiptrail/runtime';
 import { createTestDatabase, type TestDatabase } from '@chiptrail/testing';
-import { PolicyProjection } from './policy.projection';
+import { FACT_VERSIONS, POLICY_LOG, PolicyProjection, indexKeys, type PolicyLogEvent } from './policy.projection';
 import { ChipKnowledgeReader, statusChanges } from './chip-knowledge';
 import { StatusQueries } from './status.queries';
 
@@ -134,7 +134,8 @@ it("finds a chip's facts as known at each instant by index: the versions a scan 
   // The history above holds versions closed by corrections and retractions, so instants before them take the branch
   // over closed versions; the band-wide rule and the investigation of the vendor take theirs.
   const { rows: versions } = await owner.query<{ event_id: string; known_from: Date; known_to: Date | number; entity_key: string | null; chips: string[]; companies: string[]; band_scoped: boolean; type: string; data: Record<string, unknown> }>(
-    `SELECT event_id, known_from, known_to, entity_key, chips, companies, band_scoped, type, data FROM policy_facts`,
+    `SELECT f.event_id, f.known_from, f.known_to, f.entity_key, f.chips, f.companies, f.band_scoped, f.type, coalesce(c.data -> 'data', e.data) AS data
+       FROM ${FACT_VERSIONS}`,
   );
   expect(versions.some((v) => v.known_to instanceof Date)).toBe(true);
   const instants = [...new Set(versions.flatMap((v) => [v.known_from, v.known_to]).filter((t): t is Date => t instanceof Date).map((t) => t.getTime()))]
@@ -221,6 +222,16 @@ it('writes an import\'s rows with their text exactly as sent, and a rebuild writ
   expect(await rows()).toEqual(live);
 });
 
+it('reads of the log give each event the lookup keys its whole body gives', async () => {
+  const whole = await store.readAll(START, 100_000);
+  const read = new Map((await store.readWholeTransactions(START, 100_000, undefined, POLICY_LOG)).map((event) => [event.id, event]));
+  const keys = (event: { id: string; type: string; data: Record<string, unknown>; effectiveAt: Date; recordedAt: Date }) =>
+    indexKeys({ eventId: event.id, type: event.type as Fact['type'], data: event.data, effectiveAt: event.effectiveAt, recordedAt: event.recordedAt, source });
+  const entityEvents = whole.filter((event) => isEntityEventType(event.type as PolicyEventType));
+  expect(new Set(entityEvents.map((event) => event.type)).size).toBeGreaterThanOrEqual(8);
+  for (const event of entityEvents) expect({ id: event.id, keys: keys(read.get(event.id)!) }).toEqual({ id: event.id, keys: keys(event) });
+});
+
 it('searches GIN indexes without pending lists, which every lookup would scan whole', async () => {
   const { rows } = await owner.query<{ index: string; options: string[] | null }>(
     `SELECT c.relname AS index, c.reloptions AS options FROM pg_class c JOIN pg_am a ON a.oid = c.relam
@@ -250,7 +261,7 @@ it('says the same of an append whether it was applied in one batch or split acro
     for (const [n, requirement] of [[1, 'license_required'], [2, 'prohibited']] as const) {
       ids.push(await post('ControlImposed', { measureId: `${slug}-m${n}`, authority: 'US-BIS', direction: 'export', requirement, scope: { chips: [slug] }, destinations: ['CN'], title: `Rule ${n}` }, `2024-0${n}-01`));
     }
-    const events = (await store.readAll({ txid: '0', position: 0 }, 100_000)).filter((event) => ids.includes(event.id));
+    const events = (await store.readWholeTransactions(START, 100_000, undefined, POLICY_LOG)).filter((event) => ids.includes(event.id));
     return events.map((event) => ({ ...event, recordedAt: events[0]!.recordedAt }));
   };
   const [togetherEvents, apartEvents] = [await controls(together), await controls(apart)];
@@ -259,7 +270,7 @@ it('says the same of an append whether it was applied in one batch or split acro
   await db.transaction((tx) => projection.apply(apartEvents.slice(0, 1), tx));
   await db.transaction((tx) => projection.apply(apartEvents.slice(1), tx));
 
-  const said = async (slug: string, events: readonly StoredEvent[]) => {
+  const said = async (slug: string, events: readonly PolicyLogEvent[]) => {
     const instant = events[0]!.recordedAt;
     const { rows } = await owner.query(`SELECT event_id, known_at, chips FROM knowledge_changes WHERE event_id = ANY ($1::uuid[]) ORDER BY array_position($1::uuid[], event_id)`, [events.map((e) => e.id)]);
     const changes = statusChanges(slug, instant, await reader.at(slug, new Date(instant.getTime() - 1)), await reader.at(slug, instant));
