@@ -222,7 +222,7 @@ it('writes an import\'s rows with their text exactly as sent, and a rebuild writ
   expect(await rows()).toEqual(live);
 });
 
-it('reads of the log give each event the lookup keys its whole body gives', async () => {
+it('reads of the log give each event its instants and the lookup keys its whole body gives', async () => {
   const whole = await store.readAll(START, 100_000);
   const read = new Map((await store.readWholeTransactions(START, 100_000, undefined, POLICY_LOG)).map((event) => [event.id, event]));
   const keys = (event: { id: string; type: string; data: Record<string, unknown>; effectiveAt: Date; recordedAt: Date }) =>
@@ -230,6 +230,8 @@ it('reads of the log give each event the lookup keys its whole body gives', asyn
   const entityEvents = whole.filter((event) => isEntityEventType(event.type as PolicyEventType));
   expect(new Set(entityEvents.map((event) => event.type)).size).toBeGreaterThanOrEqual(8);
   for (const event of entityEvents) expect({ id: event.id, keys: keys(read.get(event.id)!) }).toEqual({ id: event.id, keys: keys(event) });
+  const instants = (event: { id: string; recordedAt: Date; effectiveAt: Date }) => [event.id, event.recordedAt.getTime(), event.effectiveAt.getTime()];
+  expect(whole.map((event) => instants(read.get(event.id)!))).toEqual(whole.map(instants));
 });
 
 it('searches GIN indexes without pending lists, which every lookup would scan whole', async () => {

@@ -40,7 +40,10 @@ const WHOLE_BODIES: readonly PolicyEventType[] = ['ChipRegistered', 'ChipSpecsUp
  */
 export const POLICY_LOG: ReadShape<PolicyLogEvent> = {
   name: 'read_policy_log',
-  columns: `${EVENT_HEADER_COLUMNS}, recorded_at, effective_at, coalesce(nullif(metadata -> 'source', 'null'), '{}') AS source,
+  // Instants as milliseconds since the epoch, truncated as the driver truncates them: parsing their text was 3 % of a
+  // rebuild's profile.
+  columns: `${EVENT_HEADER_COLUMNS}, floor(extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_ms,
+    floor(extract(epoch FROM effective_at) * 1000)::float8 AS effective_ms, coalesce(nullif(metadata -> 'source', 'null'), '{}') AS source,
     CASE WHEN type = ANY ('{${WHOLE_BODIES.join(',')}}'::text[]) THEN data END AS data,
     CASE WHEN type <> ALL ('{${WHOLE_BODIES.join(',')}}'::text[]) THEN jsonb_build_array(${KEY_FIELDS.map((field) => `data -> '${field}'`).join(', ')}) END AS keys`,
   map: (row) => ({
@@ -48,8 +51,8 @@ export const POLICY_LOG: ReadShape<PolicyLogEvent> = {
     position: Number(row.global_position),
     type: row.type as string,
     transactionId: row.transaction_id as string,
-    recordedAt: row.recorded_at as Date,
-    effectiveAt: row.effective_at as Date,
+    recordedAt: new Date(row.recorded_ms as number),
+    effectiveAt: new Date(row.effective_ms as number),
     source: row.source as Source,
     data: (row.data as Record<string, unknown> | null) ?? keyFields(row.keys as unknown[]),
   }),
@@ -264,6 +267,20 @@ function factRow(fact: Fact, keys: FactKeys, knownFrom: Date, fresh: boolean, da
 }
 
 const FLUSH_CHUNK = 5000;
+
+/** Renders instants as ISO text, each distinct one once. */
+function isoRenderer(): (instant: Date) => string {
+  const rendered = new Map<number, string>();
+  return (instant) => {
+    const time = instant.getTime();
+    let text = rendered.get(time);
+    if (text === undefined) {
+      text = instant.toISOString();
+      rendered.set(time, text);
+    }
+    return text;
+  };
+}
 
 function registeredVendor(registration: FactRow | undefined): string | undefined {
   return registration ? String(registration.data.vendor ?? '') : undefined;
@@ -734,6 +751,9 @@ class PolicyWork {
   // --- writing ---------------------------------------------------------------------------------------------
 
   async flush(): Promise<void> {
+    // Most rows share their instants (an append's recorded and knowledge time, a rule's effective date): each is
+    // rendered once.
+    const iso = isoRenderer();
     // New facts and knowledge changes (nearly all of a batch's bytes) go by COPY, each value parsed once. The rest go
     // as one jsonb parameter per statement, in chunks: a rebuild's batches can outgrow jsonb's 256 MB limit.
     const write = async (sql: string, rows: readonly unknown[]) => {
@@ -768,10 +788,10 @@ class PolicyWork {
         `COPY policy_facts (${FACT_COLUMNS}, known_to) FROM STDIN`,
         inserts,
         (f) =>
-          `${f.eventId}\t${f.knownFrom.toISOString()}\t${f.type}\t${copyNullable(f.entityKey)}\t${copyNullable(f.chip)}\t` +
-          `${f.dataFrom ?? '\\N'}\t${f.effectiveAt.toISOString()}\t${f.recordedAt.toISOString()}\t` +
+          `${f.eventId}\t${iso(f.knownFrom)}\t${f.type}\t${copyNullable(f.entityKey)}\t${copyNullable(f.chip)}\t` +
+          `${f.dataFrom ?? '\\N'}\t${iso(f.effectiveAt)}\t${iso(f.recordedAt)}\t` +
           `${copyArray(f.correctedBy ?? [])}\t${copyArray(f.chips)}\t${copyArray(f.companies)}\t` +
-          `${f.bandScoped ? 't' : 'f'}\t${f.knownTo?.toISOString() ?? 'infinity'}\n`,
+          `${f.bandScoped ? 't' : 'f'}\t${f.knownTo ? iso(f.knownTo) : 'infinity'}\n`,
       );
     }
     const corrections = [...this.corrections.values()].filter((c) => c.changed);
@@ -796,7 +816,7 @@ class PolicyWork {
         this.tx,
         `COPY knowledge_changes (event_id, known_at, chips) FROM STDIN`,
         [...this.knowledgeChanges],
-        ([eventId, change]) => `${eventId}\t${change.knownAt.toISOString()}\t${copyArray([...change.chips])}\n`,
+        ([eventId, change]) => `${eventId}\t${iso(change.knownAt)}\t${copyArray([...change.chips])}\n`,
       );
     }
     const removed = [...this.registryChanges].filter(([, row]) => row === null).map(([chip]) => chip);
