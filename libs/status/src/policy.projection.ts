@@ -268,6 +268,17 @@ function factRow(fact: Fact, keys: FactKeys, knownFrom: Date, fresh: boolean, da
 
 const FLUSH_CHUNK = 5000;
 
+/**
+ * Fact versions of one key (`wanted.key`) that may be current, each through one index only: the partial index over
+ * current entities; the chip index (current ones kept by the caller: asked here, the partial index would be taken as
+ * a filter and scanned whole); a fact's latest version, the only one that can be current, by the primary key.
+ */
+const CURRENT_FACTS_BY = {
+  entity_key: `SELECT * FROM policy_facts WHERE entity_key = wanted.key AND known_to = 'infinity' OFFSET 0`,
+  chip: `SELECT * FROM policy_facts WHERE chip = wanted.key OFFSET 0`,
+  event_id: `SELECT * FROM policy_facts WHERE event_id = wanted.key ORDER BY known_from DESC LIMIT 1`,
+} as const;
+
 /** Renders instants as ISO text, each distinct one once. */
 function isoRenderer(): (instant: Date) => string {
   const rendered = new Map<number, string>();
@@ -675,17 +686,20 @@ class PolicyWork {
 
   /**
    * Loads, once per batch, the current facts whose `column` is one of `keys`, and says which entities they belong to.
-   * Each key is looked up by its column's index: a fresh table's statistics lag behind it, and `column = ANY (…)`
-   * was planned as a scan comparing every row with every key (50 ms a batch at 35 k facts).
+   * Each key is looked up by its column's index, whatever the statistics say: tables the projection fills grow far
+   * ahead of them (a rebuild's, and any where autovacuum lags or is off), and lookups were planned as scans of every
+   * current fact, once per key (`= ANY (…)`: 50 ms a batch at 35 k facts; a bitmap over the whole current-entity
+   * index: a worker catching up on 1 M events slowed to a crawl).
    */
-  private async loadCurrent(column: 'entity_key' | 'chip' | 'event_id', keys: readonly string[], loaded: Set<string>): Promise<string[]> {
+  private async loadCurrent(column: keyof typeof CURRENT_FACTS_BY, keys: readonly string[], loaded: Set<string>): Promise<string[]> {
     const wanted = [...new Set(keys)].filter((key) => !loaded.has(key));
     for (const key of wanted) loaded.add(key);
     if (wanted.length === 0 || !this.stored.facts) return [];
     const { rows } = await this.tx.query<FactDbRow>(
       `SELECT ${FACT_ROW_COLUMNS} FROM unnest($1::${column === 'event_id' ? 'uuid' : 'text'}[]) AS wanted(key)
-         CROSS JOIN LATERAL (SELECT * FROM policy_facts WHERE ${column} = wanted.key AND known_to = 'infinity' OFFSET 0) f
-         ${FACT_DATA}`,
+         CROSS JOIN LATERAL (${CURRENT_FACTS_BY[column]}) f
+         ${FACT_DATA}
+        WHERE f.known_to = 'infinity'`,
       [wanted],
     );
     this.remember(rows.map(factFromDb));
