@@ -46,6 +46,10 @@ export class Database implements Sql {
         statement_timeout: options.statementTimeoutMs ?? 30_000,
         idle_in_transaction_session_timeout: 120_000,
         keepAlive: true,
+        // Every statement here is short (lookups, batch writes), and compiling one costs 100–150 ms. Planned without
+        // statistics (tables a projection fills grow ahead of them, and autovacuum may lag or be off), a projection's
+        // per-key lookups were estimated past jit_above_cost and compiled every batch: a rebuild's loads took 10 s.
+        options: '-c jit=off',
       },
     });
     await dataSource.initialize();
