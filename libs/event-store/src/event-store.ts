@@ -543,7 +543,7 @@ const WHOLE_EVENTS: ReadShape<StoredEvent> = { name: 'read_events', columns: EVE
 
 export const EVENT_HEADER_COLUMNS = `event_id, global_position, type, transaction_id::text AS transaction_id`;
 
-export function eventHeaderOf(row: Record<string, unknown>): EventHeader {
+function eventHeaderOf(row: Record<string, unknown>): EventHeader {
   return { id: row.event_id as string, position: Number(row.global_position), type: row.type as string, transactionId: row.transaction_id as string };
 }
 
