@@ -458,7 +458,7 @@ class PolicyWork {
     }
     if (!isEntityEventType(type)) return;
     const row = newFactRow(applyCorrections(logged, []), known, null);
-    if (row.entityKey) await this.loadEntities([row.entityKey]);
+    if (row.entityKey && !this.loadedEntities.has(row.entityKey)) await this.loadEntities([row.entityKey]);
     this.addNewFact(row);
     await this.touchChips(row, affected);
   }
@@ -547,7 +547,8 @@ class PolicyWork {
   private async touchChips(fact: FactRow, affected: Set<string>): Promise<void> {
     const members = fact.entityKey ? await this.entityFacts(fact.entityKey) : [];
     members.push(fact);
-    await this.loadRegistry(members.flatMap((member) => member.chips));
+    const unloaded = members.flatMap((member) => member.chips.filter((chip) => !this.registry.has(chip)));
+    if (unloaded.length > 0) await this.loadRegistry(unloaded);
     let all: Map<string, string | undefined> | undefined;
     const allChips = async () => (all ??= await this.allChips());
     for (const member of members) {
@@ -671,7 +672,8 @@ class PolicyWork {
   }
 
   private async entityFacts(entityKey: string): Promise<FactRow[]> {
-    await this.loadEntities([entityKey]);
+    // Nearly always loaded already (by prefetch): asked per event, the lookup is skipped without a round of promises.
+    if (!this.loadedEntities.has(entityKey)) await this.loadEntities([entityKey]);
     return [...(this.factsByEntity.get(entityKey)?.values() ?? [])];
   }
 
