@@ -4,7 +4,7 @@ import { EventStore } from '@chiptrail/event-store';
 import { RecordPolicyEvent } from '@chiptrail/policy';
 import { ProjectionRunner } from '@chiptrail/projections';
 import { Clock, Logger } from '@chiptrail/runtime';
-import { FACT_VERSIONS, PolicyProjection } from '@chiptrail/status';
+import { FACT_VERSIONS, PolicyProjection, VERSION_DATA, VERSION_SOURCE } from '@chiptrail/status';
 import { createTestDatabase, type TestDatabase } from '@chiptrail/testing';
 import { FactDataReadFromTheLog1765600000000 } from './1765600000000-fact-data-read-from-the-log';
 
@@ -45,7 +45,7 @@ it('moves fact versions between copied data and data read from the log, both way
 
   const versions = async (from: string) =>
     (await owner.query(`SELECT f.event_id, f.known_from, f.known_to, f.corrected_by, data, source FROM ${from} ORDER BY f.event_id, f.known_from`)).rows;
-  const referenced = await versions(`(SELECT f.*, coalesce(c.data -> 'data', e.data) AS data, coalesce(nullif(e.metadata -> 'source', 'null'), '{}') AS source FROM ${FACT_VERSIONS}) f`);
+  const referenced = await versions(`(SELECT f.*, ${VERSION_DATA} AS data, ${VERSION_SOURCE} AS source FROM ${FACT_VERSIONS}) f`);
   const dataFrom = (await owner.query(`SELECT event_id, known_from, data_from FROM policy_facts ORDER BY event_id, known_from`)).rows;
   expect(dataFrom.filter((row) => row.data_from !== null).length).toBeGreaterThanOrEqual(2);
   expect(referenced.find((row) => row.data.title === 'Corrected')).toBeDefined();

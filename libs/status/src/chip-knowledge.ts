@@ -12,7 +12,7 @@ import {
   type TimelineStretch,
 } from '@chiptrail/domain';
 import type { Sql } from '@chiptrail/db';
-import { FACT_DATA, FACT_VERSIONS, STORED_FACT_COLUMNS, storedFact } from './policy.projection';
+import { FACT_DATA, FACT_VERSIONS, STORED_FACT_COLUMNS, VERSION_DATA, storedFact } from './policy.projection';
 
 type Selected = NonNullable<ReturnType<typeof factsForChip>>;
 
@@ -135,7 +135,7 @@ export class ChipKnowledgeReader {
   async registeredVendor(chip: string, knownAt: Date | 'current'): Promise<string | undefined> {
     const { rows } = await this.db.query<{ vendor: unknown }>({
       name: 'chip_registered_vendor',
-      text: `SELECT coalesce(c.data -> 'data', e.data) -> 'vendor' AS vendor FROM ${FACT_VERSIONS}
+      text: `SELECT ${VERSION_DATA} -> 'vendor' AS vendor FROM ${FACT_VERSIONS}
               WHERE f.chip = $1 AND f.type = 'ChipRegistered' AND f.known_from <= $2 AND (f.known_to > $2 OR f.known_to = 'infinity')`,
       values: [chip, instant(knownAt)],
     });

@@ -6,7 +6,7 @@ import { ImportPolicyEvents, RecordPolicyEvent } from '@chiptrail/policy';
 import { ProjectionRunner, rebuildProjection } from '@chiptrail/projections';
 import { Clock, Logger } from '@chiptrail/runtime';
 import { createTestDatabase, type TestDatabase } from '@chiptrail/testing';
-import { FACT_VERSIONS, POLICY_LOG, PolicyProjection, indexKeys, type PolicyLogEvent } from './policy.projection';
+import { FACT_VERSIONS, POLICY_LOG, PolicyProjection, VERSION_DATA, indexKeys, type PolicyLogEvent } from './policy.projection';
 import { ChipKnowledgeReader, statusChanges } from './chip-knowledge';
 import { StatusQueries } from './status.queries';
 
@@ -134,7 +134,7 @@ it("finds a chip's facts as known at each instant by index: the versions a scan 
   // The history above holds versions closed by corrections and retractions, so instants before them take the branch
   // over closed versions; the band-wide rule and the investigation of the vendor take theirs.
   const { rows: versions } = await owner.query<{ event_id: string; known_from: Date; known_to: Date | number; entity_key: string | null; chips: string[]; companies: string[]; band_scoped: boolean; type: string; data: Record<string, unknown> }>(
-    `SELECT f.event_id, f.known_from, f.known_to, f.entity_key, f.chips, f.companies, f.band_scoped, f.type, coalesce(c.data -> 'data', e.data) AS data
+    `SELECT f.event_id, f.known_from, f.known_to, f.entity_key, f.chips, f.companies, f.band_scoped, f.type, ${VERSION_DATA} AS data
        FROM ${FACT_VERSIONS}`,
   );
   expect(versions.some((v) => v.known_to instanceof Date)).toBe(true);

@@ -176,9 +176,13 @@ export const FACT_DATA = `CROSS JOIN LATERAL (SELECT global_position, data, meta
 
 export const FACT_VERSIONS = `policy_facts f ${FACT_DATA}`;
 
+/** A fact version's data and source, given FACT_DATA's `e` and `c`. */
+export const VERSION_DATA = `coalesce(c.data -> 'data', e.data)`;
+export const VERSION_SOURCE = `coalesce(nullif(e.metadata -> 'source', 'null'), '{}')`;
+
 /** The columns of storedFact (below) from FACT_VERSIONS. */
-export const STORED_FACT_COLUMNS = `f.event_id, f.type, coalesce(c.data -> 'data', e.data) AS data, f.effective_at, f.recorded_at,
-  coalesce(nullif(e.metadata -> 'source', 'null'), '{}') AS source, f.corrected_by`;
+export const STORED_FACT_COLUMNS = `f.event_id, f.type, ${VERSION_DATA} AS data, f.effective_at, f.recorded_at, ${VERSION_SOURCE} AS source,
+  f.corrected_by`;
 
 const FACT_ROW_COLUMNS = `${STORED_FACT_COLUMNS}, f.known_from, f.entity_key, f.chip, f.data_from, f.chips, f.companies, f.band_scoped`;
 
