@@ -82,6 +82,22 @@ describe('append', () => {
     expect(first!.id).toBe(result.events[0]!.id);
   });
 
+  it('answers a one-event append with what it stored: id, position, version and recorded time', async () => {
+    const id = stream('answer');
+    // The first goes through the new-event statement (which returns only what the store lacks), the second through
+    // append_event (a client id), the third through append_events.
+    const answers = [
+      await store.append(id, 'no_stream', [event('A', { n: 1 })]),
+      await store.append(id, 1, [event('B', { n: 2 }, { id: uuidv7() })]),
+      await store.append(id, 2, [event('C', { n: 3 }), event('C', { n: 4 })]),
+    ];
+    const stored = await store.readStream(id);
+    expect(answers.flatMap((answer) => answer.events)).toEqual(
+      stored.map((e) => ({ id: e.id, position: e.position, streamVersion: e.streamVersion, recordedAt: e.recordedAt })),
+    );
+    expect(answers.map((answer) => [answer.streamVersion, answer.duplicate])).toEqual([[1, false], [2, false], [4, false]]);
+  });
+
   it('hashes what it stores: awkward content in one- and many-event appends reads back equal and verifies', async () => {
     // The store sends each event's canonical text and the server hashes it as sent; verify recomputes every digest
     // from the stored row, so any difference between the two would show here as a broken chain.
