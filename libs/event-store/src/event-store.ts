@@ -125,10 +125,10 @@ const APPEND_ONE_WITH_ID_SQL = `SELECT event_id, global_position, stream_version
  * through the plpgsql function, the append cost the server 1–13 % more CPU (the function call, its three statements
  * and returning a set; perf task-clock of each backend over 9,000 interleaved appends, five runs). An expected version
  * that does not match filters the row out before a position is drawn, and the empty result tells the store to report
- * the conflict. The digest is event_digest_payload's expression written out: the call of the plpgsql function alone
- * cost each append about 20 µs of the server's CPU (8 writers, CPU time of the backends per append). A spec holds the
- * two to the same bytes. Only what the caller lacks comes back, the time as epoch milliseconds: parsing a timestamp
- * and three columns more cost the client about 8 µs per append.
+ * the conflict. The digest is event_digest_payload's expression written out: calling the plpgsql function cost each
+ * append 6–25 µs more of the server's CPU (8 writers, CPU time of the backends per append, repeated runs); the specs
+ * verify appended events against the function. Only what the caller lacks comes back, the time as epoch milliseconds:
+ * parsing a timestamp and three columns more cost the client about 8 µs per append.
  */
 const APPEND_NEW_SQL = `WITH head AS MATERIALIZED (
     SELECT coalesce(last.stream_version, 0) AS version, coalesce(last.hash, '\\x'::bytea) AS hash
