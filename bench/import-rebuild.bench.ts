@@ -9,7 +9,8 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { copyText, createScratchDatabase, Database, type ScratchDatabase } from '@chiptrail/db';
 import {
-  medianOf,
+  interleavedMedians,
+  median,
   plainFigure,
   roundsFor,
   rssSampler,
@@ -47,39 +48,46 @@ export async function importAndRebuildFigures(context: BenchContext): Promise<Fi
   const figures: Figure[] = [];
   let database: ScratchDatabase | undefined;
   try {
-    context.log('import: raw COPY baseline');
-    const raw = await medianOf(repetitions, async () => {
-      const scratch = await createScratchDatabase(context.config.adminDatabaseUrl, 'bench_raw');
-      try {
-        return await rawCopy(scratch, file, lines);
-      } finally {
-        await scratch.drop();
-      }
-    }, 0);
-
     let apiPeak = 0;
-    context.log('import: through the api');
-    const ours = await medianOf(repetitions, async () => {
-      await database?.drop().catch(() => undefined);
-      database = await createScratchDatabase(context.config.adminDatabaseUrl, 'bench_import');
-      const api = await startApi(context, database);
-      const rss = rssSampler(api.child.process.pid as number);
-      try {
-        const started = process.hrtime.bigint();
-        const response = await fetch(`${api.url}/api/v1/events/import`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/x-ndjson' },
-          body: Readable.toWeb(createReadStream(file)) as ReadableStream,
-          duplex: 'half',
-        } as RequestInit);
-        const result = (await response.json()) as { imported?: number; detail?: string };
-        if (response.status !== 200 || result.imported !== lines) throw new Error(`import failed: ${response.status} ${JSON.stringify(result)}`);
-        return lines / (Number(process.hrtime.bigint() - started) / 1e9);
-      } finally {
-        apiPeak = Math.max(apiPeak, rss.stop());
-        await api.child.stop();
-      }
-    }, 0);
+    // Interleaved with its baseline, round by round: this host's speed drifts over minutes, and three raw COPYs
+    // followed by three imports measured the drift as much as the import.
+    context.log('import: raw COPY baseline and the import through the api, interleaved');
+    const rates = await interleavedMedians(
+      repetitions,
+      {
+        raw: async () => {
+          const scratch = await createScratchDatabase(context.config.adminDatabaseUrl, 'bench_raw');
+          try {
+            return await rawCopy(scratch, file, lines);
+          } finally {
+            await scratch.drop();
+          }
+        },
+        ours: async () => {
+          await database?.drop().catch(() => undefined);
+          database = await createScratchDatabase(context.config.adminDatabaseUrl, 'bench_import');
+          const api = await startApi(context, database);
+          const rss = rssSampler(api.child.process.pid as number);
+          try {
+            const started = process.hrtime.bigint();
+            const response = await fetch(`${api.url}/api/v1/events/import`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/x-ndjson' },
+              body: Readable.toWeb(createReadStream(file)) as ReadableStream,
+              duplex: 'half',
+            } as RequestInit);
+            const result = (await response.json()) as { imported?: number; detail?: string };
+            if (response.status !== 200 || result.imported !== lines) throw new Error(`import failed: ${response.status} ${JSON.stringify(result)}`);
+            return lines / (Number(process.hrtime.bigint() - started) / 1e9);
+          } finally {
+            apiPeak = Math.max(apiPeak, rss.stop());
+            await api.child.stop();
+          }
+        },
+      },
+      0,
+    );
+    const [raw, ours] = [rates.raw, rates.ours];
     figures.push(throughputFigure(`bulk import of ${formatCount(total)} events (api, validated, hashed)`, ours, 'events/s', 'raw COPY', raw, 0.5));
     figures.push(plainFigure('peak RSS of the api during the import', apiPeak, 'MiB'));
 
@@ -89,12 +97,12 @@ export async function importAndRebuildFigures(context: BenchContext): Promise<Fi
     figures.push(plainFigure(`worker catching up on ${formatCount(total)} imported events`, catchUp.eventsPerSecond, 'events/s'));
     figures.push(plainFigure('peak RSS of the worker while catching up', catchUp.peakMiB, 'MiB'));
 
-    context.log('rebuild: raw sequential read baseline');
-    const read = await medianOf(repetitions, () => rawRead(db), 0);
-    context.log('rebuild: npm run projections:rebuild');
+    // Interleaved like the import: a raw read, then a rebuild, the order turning each round.
+    context.log('rebuild: raw sequential read baseline and npm run projections:rebuild, interleaved');
+    const reads: number[] = [];
     const rebuilt = new Map<string, number[]>();
     let rebuildPeak = 0;
-    for (let round = 0; round < repetitions; round += 1) {
+    const rebuild = async () => {
       const child = startNode(context, 'dist/apps/launcher/src/rebuild.js', { DATABASE_URL: db.appUrl, MIGRATION_DATABASE_URL: db.ownerUrl, LOG_LEVEL: 'warn' });
       const rss = rssSampler(child.process.pid as number);
       const code = await child.exited;
@@ -103,7 +111,13 @@ export async function importAndRebuildFigures(context: BenchContext): Promise<Fi
       for (const match of child.output().matchAll(/(\w+): rebuilt from (\d+) events in ([\d.]+)s/g)) {
         rebuilt.set(match[1] as string, [...(rebuilt.get(match[1] as string) ?? []), Number(match[2]) / Number(match[3])]);
       }
+    };
+    for (let round = 0; round < repetitions; round += 1) {
+      if (round % 2 === 0) reads.push(await rawRead(db));
+      await rebuild();
+      if (round % 2 === 1) reads.push(await rawRead(db));
     }
+    const read = median(reads);
     for (const [name, rates] of rebuilt) {
       const sorted = [...rates].sort((a, b) => a - b);
       figures.push(throughputFigure(`rebuild of the ${name} projection over ${formatCount(total)} events`, sorted[Math.floor(sorted.length / 2)] as number, 'events/s', 'raw sequential read', read, 0.5));
