@@ -1,7 +1,7 @@
 import { isEntityEventType } from './policy-decider';
 import { parseInstant, type PolicyEventType, type Source } from './policy-events';
 import { ANY_DESTINATION } from './countries';
-import { destinationsNamed, factsForChip, statusTimeline, type Fact, type StatusInterval } from './status';
+import { destinationsNamed, factsForChip, statusTimeline, type Fact, type StatusInterval, type UnsourcedFact } from './status';
 
 /** An event as recorded in the log: both time axes and its provenance. */
 export interface LoggedEvent {
@@ -38,7 +38,13 @@ export function factsKnownAt(log: readonly LoggedEvent[], knownAt: number): Fact
   return facts;
 }
 
-export function applyCorrections(event: LoggedEvent, corrections: readonly LoggedEvent[]): Fact {
+/** An event without its source, as the policy projection reads the log (see UnsourcedFact). */
+export type UnsourcedEvent = Omit<LoggedEvent, 'source'>;
+
+/** The fact an event states, with its corrections applied in order; a fact from an event without a source has none. */
+export function applyCorrections(event: LoggedEvent, corrections: readonly UnsourcedEvent[]): Fact;
+export function applyCorrections(event: UnsourcedEvent, corrections: readonly UnsourcedEvent[]): UnsourcedFact;
+export function applyCorrections(event: UnsourcedEvent & { readonly source?: Source }, corrections: readonly UnsourcedEvent[]): UnsourcedFact {
   let data = event.data;
   let effectiveAt = event.effectiveAt;
   for (const correction of corrections) {
@@ -51,7 +57,7 @@ export function applyCorrections(event: LoggedEvent, corrections: readonly Logge
     data,
     effectiveAt,
     recordedAt: event.recordedAt,
-    source: event.source,
+    ...(event.source !== undefined ? { source: event.source } : {}),
     ...(corrections.length > 0 ? { correctedBy: corrections.map((c) => c.id) } : {}),
   };
 }

@@ -32,6 +32,12 @@ export interface Fact {
   readonly correctedBy?: readonly string[];
 }
 
+/**
+ * A fact without the source it stands on: what the policy projection keeps, which cites nothing (readers take
+ * sources from the log).
+ */
+export type UnsourcedFact = Omit<Fact, 'source'>;
+
 export interface BasisEvent {
   readonly eventId: string;
   readonly type: string;
@@ -93,9 +99,9 @@ interface Lifecycle {
   readonly end: Fact | undefined;
 }
 
-export interface ChipFacts {
+export interface ChipFacts<F extends UnsourcedFact = Fact> {
   readonly chip: string;
-  readonly facts: readonly Fact[];
+  readonly facts: readonly F[];
 }
 
 export interface PolicyFacts {
@@ -105,7 +111,7 @@ export interface PolicyFacts {
   readonly investigations: readonly Lifecycle[];
 }
 
-const byEffective = (a: Fact, b: Fact) =>
+const byEffective = (a: UnsourcedFact, b: UnsourcedFact) =>
   a.effectiveAt.getTime() - b.effectiveAt.getTime() || a.recordedAt.getTime() - b.recordedAt.getTime() || a.eventId.localeCompare(b.eventId);
 
 /** Groups facts into measures, licences, advisories and investigations (facts without a start are ignored). */
@@ -142,7 +148,7 @@ export function groupFacts(facts: readonly Fact[]): PolicyFacts {
   };
 }
 
-function entityKey(fact: Fact): string | undefined {
+function entityKey(fact: UnsourcedFact): string | undefined {
   switch (fact.type) {
     case 'ControlImposed':
     case 'ControlAmended':
@@ -212,10 +218,10 @@ export interface ChipView {
   readonly specs: ChipSpecs | undefined;
 }
 
-const sortedChipFacts = new WeakMap<ChipFacts, Fact[]>();
+const sortedChipFacts = new WeakMap<ChipFacts<UnsourcedFact>, UnsourcedFact[]>();
 
 /** The chip as described at `at` (the latest description in effect, else the earliest one we have). */
-export function chipAt(chipFacts: ChipFacts, at: number): ChipView | undefined {
+export function chipAt(chipFacts: ChipFacts<UnsourcedFact>, at: number): ChipView | undefined {
   const sorted = memo(sortedChipFacts, chipFacts, () => [...chipFacts.facts].sort(byEffective));
   const registered = sorted.find((fact) => fact.type === 'ChipRegistered');
   if (!registered) return undefined;
@@ -696,10 +702,9 @@ function encodeStable(value: unknown): string | undefined {
  * (measure, licence, advisory, investigation) whose start or amendments concern it, ends included.
  */
 export function factsForChip(facts: readonly Fact[], chip: string): { chipFacts: ChipFacts; policy: PolicyFacts } | undefined {
-  const own = facts.filter((fact) => (fact.type === 'ChipRegistered' || fact.type === 'ChipSpecsUpdated') && fact.data.chip === chip);
-  const registered = own.find((fact) => fact.type === 'ChipRegistered');
-  if (!registered) return undefined;
-  const vendor = String(registered.data.vendor);
+  const own = chipFactsOf(facts, chip);
+  if (!own) return undefined;
+  const vendor = String(own.registration.data.vendor);
   const keys = new Set<string>();
   for (const fact of facts) {
     if (concernsChip(fact, chip, vendor)) {
@@ -711,9 +716,16 @@ export function factsForChip(facts: readonly Fact[], chip: string): { chipFacts:
     const key = entityKeyOf(fact);
     return key !== undefined && keys.has(key);
   });
-  return { chipFacts: { chip, facts: own }, policy: groupFacts(related) };
+  return { chipFacts: { chip, facts: own.facts }, policy: groupFacts(related) };
 }
 
-export function entityKeyOf(fact: Fact): string | undefined {
+/** A chip's own descriptions among `facts` (registration, specs) and its registration; undefined if it has none. */
+export function chipFactsOf<F extends UnsourcedFact>(facts: readonly F[], chip: string): (ChipFacts<F> & { readonly registration: F }) | undefined {
+  const own = facts.filter((fact) => (fact.type === 'ChipRegistered' || fact.type === 'ChipSpecsUpdated') && fact.data.chip === chip);
+  const registration = own.find((fact) => fact.type === 'ChipRegistered');
+  return registration ? { chip, facts: own, registration } : undefined;
+}
+
+export function entityKeyOf(fact: UnsourcedFact): string | undefined {
   return entityKey(fact);
 }

@@ -226,7 +226,7 @@ it('reads of the log give each event its instants and the lookup keys its whole 
   const whole = await store.readAll(START, 100_000);
   const read = new Map((await store.readWholeTransactions(START, 100_000, undefined, POLICY_LOG)).map((event) => [event.id, event]));
   const keys = (event: { id: string; type: string; data: Record<string, unknown>; effectiveAt: Date; recordedAt: Date }) =>
-    indexKeys({ eventId: event.id, type: event.type as Fact['type'], data: event.data, effectiveAt: event.effectiveAt, recordedAt: event.recordedAt, source });
+    indexKeys({ eventId: event.id, type: event.type as Fact['type'], data: event.data, effectiveAt: event.effectiveAt, recordedAt: event.recordedAt });
   const entityEvents = whole.filter((event) => isEntityEventType(event.type as PolicyEventType));
   expect(new Set(entityEvents.map((event) => event.type)).size).toBeGreaterThanOrEqual(8);
   for (const event of entityEvents) expect({ id: event.id, keys: keys(read.get(event.id)!) }).toEqual({ id: event.id, keys: keys(event) });

@@ -1,27 +1,31 @@
 import {
   applyCorrections,
   chipAt,
+  chipFactsOf,
   classify,
   entityKeyOf,
-  factsForChip,
   isEntityEventType,
   isPolicyEventType,
   parseInstant,
   stableJson,
   type Fact,
-  type LoggedEvent,
   type PolicyEventType,
   type Source,
+  type UnsourcedEvent,
+  type UnsourcedFact,
 } from '@chiptrail/domain';
 import { copyArray, copyNullable, copyRows, type Sql } from '@chiptrail/db';
 import { EVENT_HEADER_COLUMNS, type EventHeader, type ReadShape } from '@chiptrail/event-store';
 import type { ShapedProjection } from '@chiptrail/projections';
 
-/** An event as the policy projection reads it (POLICY_LOG): a StoredEvent's fields of the same names. */
+/**
+ * An event as the policy projection reads it (POLICY_LOG): a StoredEvent's fields of the same names. Not its source:
+ * the projection cites nothing (readers take sources from the log), and parsing them was an eighth of a rebuild's
+ * Node CPU.
+ */
 export interface PolicyLogEvent extends EventHeader {
   readonly recordedAt: Date;
   readonly effectiveAt: Date;
-  readonly source: Source;
   /**
    * The whole body of chip facts, corrections and retractions; of other events only the fields their keys are made
    * of (KEY_FIELDS). Fact versions take their stored bodies from the events table, in SQL.
@@ -43,7 +47,7 @@ export const POLICY_LOG: ReadShape<PolicyLogEvent> = {
   // Instants as milliseconds since the epoch, truncated as the driver truncates them: parsing their text was 3 % of a
   // rebuild's profile.
   columns: `${EVENT_HEADER_COLUMNS}, floor(extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_ms,
-    floor(extract(epoch FROM effective_at) * 1000)::float8 AS effective_ms, coalesce(nullif(metadata -> 'source', 'null'), '{}') AS source,
+    floor(extract(epoch FROM effective_at) * 1000)::float8 AS effective_ms,
     CASE WHEN type = ANY ('{${WHOLE_BODIES.join(',')}}'::text[]) THEN data END AS data,
     CASE WHEN type <> ALL ('{${WHOLE_BODIES.join(',')}}'::text[]) THEN jsonb_build_array(${KEY_FIELDS.map((field) => `data -> '${field}'`).join(', ')}) END AS keys`,
   map: (row) => ({
@@ -53,7 +57,6 @@ export const POLICY_LOG: ReadShape<PolicyLogEvent> = {
     transactionId: row.transaction_id as string,
     recordedAt: new Date(row.recorded_ms as number),
     effectiveAt: new Date(row.effective_ms as number),
-    source: row.source as Source,
     data: (row.data as Record<string, unknown> | null) ?? keyFields(row.keys as unknown[]),
   }),
 };
@@ -113,7 +116,7 @@ export class PolicyProjection implements ShapedProjection<PolicyLogEvent> {
   }
 }
 
-interface FactRow extends Fact {
+interface FactRow extends UnsourcedFact {
   knownFrom: Date;
   knownTo: Date | null;
   readonly entityKey: string | null;
@@ -180,11 +183,13 @@ export const FACT_VERSIONS = `policy_facts f ${FACT_DATA}`;
 export const VERSION_DATA = `coalesce(c.data -> 'data', e.data)`;
 export const VERSION_SOURCE = `coalesce(nullif(e.metadata -> 'source', 'null'), '{}')`;
 
-/** The columns of storedFact (below) from FACT_VERSIONS. */
-export const STORED_FACT_COLUMNS = `f.event_id, f.type, ${VERSION_DATA} AS data, f.effective_at, f.recorded_at, ${VERSION_SOURCE} AS source,
-  f.corrected_by`;
+const UNSOURCED_FACT_COLUMNS = `f.event_id, f.type, ${VERSION_DATA} AS data, f.effective_at, f.recorded_at, f.corrected_by`;
 
-const FACT_ROW_COLUMNS = `${STORED_FACT_COLUMNS}, f.known_from, f.entity_key, f.chip, f.data_from, f.chips, f.companies, f.band_scoped`;
+/** The columns of storedFact (below) from FACT_VERSIONS. */
+export const STORED_FACT_COLUMNS = `${UNSOURCED_FACT_COLUMNS}, ${VERSION_SOURCE} AS source`;
+
+/** What the projection loads of a fact version: no source (see PolicyLogEvent). */
+const FACT_ROW_COLUMNS = `${UNSOURCED_FACT_COLUMNS}, f.known_from, f.entity_key, f.chip, f.data_from, f.chips, f.companies, f.band_scoped`;
 
 interface FactDbRow {
   event_id: string;
@@ -196,7 +201,6 @@ interface FactDbRow {
   data: Record<string, unknown>;
   effective_at: Date;
   recorded_at: Date;
-  source: Source;
   corrected_by: string[];
   chips: string[];
   companies: string[];
@@ -204,7 +208,7 @@ interface FactDbRow {
 }
 
 /** A stored fact version as the status rules see it. */
-export function storedFact(row: Pick<FactDbRow, 'event_id' | 'type' | 'data' | 'effective_at' | 'recorded_at' | 'source' | 'corrected_by'>): Fact {
+export function storedFact(row: Pick<FactDbRow, 'event_id' | 'type' | 'data' | 'effective_at' | 'recorded_at' | 'corrected_by'> & { source: Source }): Fact {
   return {
     eventId: row.event_id,
     type: row.type as Fact['type'],
@@ -217,12 +221,20 @@ export function storedFact(row: Pick<FactDbRow, 'event_id' | 'type' | 'data' | '
 }
 
 function factFromDb(row: FactDbRow): FactRow {
+  const fact: UnsourcedFact = {
+    eventId: row.event_id,
+    type: row.type as Fact['type'],
+    data: row.data,
+    effectiveAt: row.effective_at,
+    recordedAt: row.recorded_at,
+    ...(row.corrected_by.length > 0 ? { correctedBy: row.corrected_by } : {}),
+  };
   const keys = { entityKey: row.entity_key, chip: row.chip, chips: row.chips, companies: row.companies, bandScoped: row.band_scoped };
-  return factRow(storedFact(row), keys, row.known_from, false, row.data_from);
+  return factRow(fact, keys, row.known_from, false, row.data_from);
 }
 
 /** The lookup keys of a fact: which chips it names, which companies, whether it targets bands. */
-export function indexKeys(fact: Fact): FactKeys {
+export function indexKeys(fact: UnsourcedFact): FactKeys {
   const data = fact.data as Record<string, unknown>;
   const list = (value: unknown) => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
   const scope = (data.scope ?? {}) as Record<string, unknown>;
@@ -243,11 +255,11 @@ export function indexKeys(fact: Fact): FactKeys {
 type FactKeys = Pick<FactRow, 'entityKey' | 'chip' | 'chips' | 'companies' | 'bandScoped'>;
 
 /** A new version of `fact`, known from `known`, with its lookup keys. */
-function newFactRow(fact: Fact, known: Date, dataFrom: string | null): FactRow {
+function newFactRow(fact: UnsourcedFact, known: Date, dataFrom: string | null): FactRow {
   return factRow(fact, indexKeys(fact), known, true, dataFrom);
 }
 
-function factRow(fact: Fact, keys: FactKeys, knownFrom: Date, fresh: boolean, dataFrom: string | null): FactRow {
+function factRow(fact: UnsourcedFact, keys: FactKeys, knownFrom: Date, fresh: boolean, dataFrom: string | null): FactRow {
   // Field by field: built by spreading the fact and its keys into one object, rows were slow to make and to read
   // (built this way, a 1 M-event rebuild took a third less time and half the CPU).
   return {
@@ -256,7 +268,6 @@ function factRow(fact: Fact, keys: FactKeys, knownFrom: Date, fresh: boolean, da
     data: fact.data,
     effectiveAt: fact.effectiveAt,
     recordedAt: fact.recordedAt,
-    source: fact.source,
     correctedBy: fact.correctedBy,
     entityKey: keys.entityKey,
     chip: keys.chip,
@@ -378,7 +389,7 @@ class PolicyWork {
         continue;
       }
       if (!isEntityEventType(type)) continue;
-      const keys = indexKeys({ eventId: event.id, type, data: event.data, effectiveAt: event.effectiveAt, recordedAt: event.recordedAt, source: event.source });
+      const keys = indexKeys({ eventId: event.id, type, data: event.data, effectiveAt: event.effectiveAt, recordedAt: event.recordedAt });
       if (keys.entityKey) entities.add(keys.entityKey);
       for (const chip of keys.chips) chips.add(chip);
       if (keys.chip) described.add(keys.chip);
@@ -420,13 +431,12 @@ class PolicyWork {
 
   private async applyEvent(event: PolicyLogEvent, known: Date, affected: Set<string>): Promise<void> {
     const type = event.type as PolicyEventType;
-    const logged: LoggedEvent = {
+    const logged: UnsourcedEvent = {
       id: event.id,
       type,
       data: event.data,
       effectiveAt: event.effectiveAt,
       recordedAt: event.recordedAt,
-      source: event.source,
     };
     if (type === 'EventCorrected') {
       const targetId = String(event.data.eventId).toLowerCase();
@@ -478,13 +488,12 @@ class PolicyWork {
     const active = [...this.corrections.values()]
       .filter((c) => c.targetId === targetId && !c.retracted)
       .sort((a, b) => a.recordedAt.getTime() - b.recordedAt.getTime());
-    const originalEvent: LoggedEvent = {
+    const originalEvent: UnsourcedEvent = {
       id: current.eventId,
       type: current.type,
       data: base.data,
       effectiveAt: base.effective_at,
       recordedAt: current.recordedAt,
-      source: current.source,
     };
     const revised = applyCorrections(
       originalEvent,
@@ -494,7 +503,6 @@ class PolicyWork {
         data: { eventId: targetId, ...(c.data ? { data: c.data } : {}), ...(c.effectiveAt ? { effectiveAt: c.effectiveAt.toISOString() } : {}) },
         effectiveAt: c.recordedAt,
         recordedAt: c.recordedAt,
-        source: current.source,
       })),
     );
     // The last active correction that brings data gives the version its data (as applyCorrections applies them).
@@ -635,16 +643,15 @@ class PolicyWork {
   /** Makes the chip's registry row from its own current facts (none left: the chip is no longer registered). */
   private async updateRegistry(chip: string, known: Date): Promise<void> {
     await Promise.all([this.loadRegistry([chip]), this.loadOwnFacts([chip])]);
-    const selected = factsForChip([...(this.ownFacts.get(chip) ?? [])], chip);
+    const selected = chipFactsOf([...(this.ownFacts.get(chip) ?? [])], chip);
     const previous = this.registryRow(chip);
     if (!selected) {
       if (previous) this.registryChanges.set(chip, null);
       return;
     }
-    const chipFacts = selected.chipFacts.facts;
-    const latest = chipAt({ chip, facts: chipFacts }, Number.POSITIVE_INFINITY);
-    const registration = chipFacts.find((fact) => fact.type === 'ChipRegistered');
-    if (!latest || !registration) return;
+    const latest = chipAt(selected, Number.POSITIVE_INFINITY);
+    const registration = selected.registration;
+    if (!latest) return;
     const classification = classify(latest.specs, latest.datacenter);
     const row: Omit<RegistryRow, 'updatedAt'> = {
       chip,
