@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const logger = new Logger(config.logLevel);
   const database = await prepareDatabase(config, (line) => logger.info(line, 'Rebuild'));
   // Three connections: the batch being applied, the next one being read, the fresh tables' statistics.
-  const db = await Database.connect({ url: database.ownerUrl, poolSize: 3, applicationName: 'chiptrail-rebuild', statementTimeoutMs: 0 });
+  const db = await Database.connect({ url: database.ownerUrl, poolSize: 4, applicationName: 'chiptrail-rebuild', statementTimeoutMs: 0 });
   const store = new EventStore(db, new Clock());
   const started = Date.now();
   try {

@@ -25,6 +25,11 @@ interface ProjectionShape {
   readonly indexesReadWhileApplying?: readonly string[];
 }
 
+/** A batch applied in memory and not yet written (see ShapedProjection.stage). */
+export interface StagedBatch {
+  flush(): Promise<void>;
+}
+
 export interface EventProjection extends ProjectionShape {
   readonly reads?: undefined;
   apply(events: readonly StoredEvent[], tx: Sql): Promise<void>;
@@ -37,6 +42,11 @@ export interface EventProjection extends ProjectionShape {
 export interface ShapedProjection<T extends EventHeader = EventHeader> extends ProjectionShape {
   readonly reads: ReadShape<T>;
   apply(events: readonly T[], tx: Sql): Promise<void>;
+  /**
+   * `apply` in two steps, for a rebuild to write one batch while it works out the next: applies the batch in memory
+   * (undefined: nothing to write), taking what `previous` staged but has not written yet from it, not from the tables.
+   */
+  stage?(events: readonly T[], tx: Sql, previous: StagedBatch | undefined): Promise<StagedBatch | undefined>;
 }
 
 export type Projection = EventProjection | ShapedProjection;

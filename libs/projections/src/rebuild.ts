@@ -1,7 +1,7 @@
 import type { Database, Sql } from '@chiptrail/db';
 import { START, type Checkpoint, type EventHeader, type EventStore } from '@chiptrail/event-store';
 import { PROJECTIONS_CHANNEL, ensureCheckpoint } from './projection-runner';
-import { applyEventsTo, readEventsFor, type Projection } from './projection';
+import { applyEventsTo, readEventsFor, type Projection, type ShapedProjection, type StagedBatch } from './projection';
 
 export interface RebuildProgress {
   readonly projection: string;
@@ -24,6 +24,8 @@ export async function rebuildProjection(
   projection: Projection,
   onProgress: (progress: RebuildProgress) => void = () => undefined,
   now: () => number = Date.now,
+  /** Events a batch reads at least (whole transactions); the default suits logs of millions. */
+  batchSize?: number,
 ): Promise<{ handled: number; seconds: number }> {
   const schema = `rebuild_${projection.name.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`;
   const live = await db.query<{ schema: string }>(`SELECT current_schema() AS schema`);
@@ -55,19 +57,45 @@ export async function rebuildProjection(
   const started = now();
   let checkpoint: Checkpoint = START;
   let handled = 0;
-  const batch = projection.batchSize ? Math.max(projection.batchSize, BATCH) : BATCH;
+  const batch = batchSize ?? (projection.batchSize ? Math.max(projection.batchSize, BATCH) : BATCH);
 
-  /** Applies events read after `checkpoint` into the fresh tables, and moves past them. */
-  const applyRead = async (tx: Sql, events: readonly EventHeader[], commit: 'flushed' | 'unflushed'): Promise<void> => {
+  /** Points the transaction at the fresh tables. */
+  const begin = (tx: Sql, commit: 'flushed' | 'unflushed') =>
     // Nobody reads the fresh tables before the swap, whose own commit is flushed, and with it everything before it.
-    await tx.query(`SELECT set_config('search_path', $1, true), set_config('synchronous_commit', $2, true)`, [
+    tx.query(`SELECT set_config('search_path', $1, true), set_config('synchronous_commit', $2, true)`, [
       `${schema}, ${liveSchema}`,
       commit === 'flushed' ? 'on' : 'off',
     ]);
-    await applyEventsTo(projection, events, tx);
+  const moveTo = (events: readonly EventHeader[]) => {
     const last = events[events.length - 1]!;
     checkpoint = { txid: last.transactionId, position: last.position };
     handled += events.length;
+  };
+
+  /** Applies events read after `checkpoint` into the fresh tables, and moves past them. */
+  const applyRead = async (tx: Sql, events: readonly EventHeader[], commit: 'flushed' | 'unflushed'): Promise<void> => {
+    await begin(tx, commit);
+    await applyEventsTo(projection, events, tx);
+    moveTo(events);
+  };
+
+  /**
+   * For a projection that stages its batches: works out `events` on top of `previous` in a transaction of their own,
+   * and writes them once `before` (the batch before's writing) is done. Gives the staged batch as soon as it is.
+   */
+  const stageThenWrite = (stage: NonNullable<ShapedProjection['stage']>, events: readonly EventHeader[], previous: StagedBatch | undefined, before: Promise<void>) => {
+    let staged!: (batch: StagedBatch | undefined) => void;
+    const ready = new Promise<StagedBatch | undefined>((resolve) => (staged = resolve));
+    const written = db.transaction(async (tx) => {
+      await begin(tx, 'unflushed');
+      const batch = await stage.call(projection, events, tx, previous);
+      staged(batch);
+      await before;
+      await batch?.flush();
+    });
+    // Unwatched until the next batch's or the end's turn; a failure still reaches whoever awaits it.
+    written.catch(() => undefined);
+    return { staged: Promise.race([ready, written.then(() => ready)]), written };
   };
 
   const report = () => {
@@ -86,15 +114,30 @@ export async function rebuildProjection(
   const analyse = searched ? await analyseStatement(db, schema, projection.tables) : undefined;
   let analysedAt = 0;
   let analysing: Promise<unknown> = Promise.resolve();
-  // The next batch is read (on another connection) while this one is applied: reading and writing overlap.
+  // The next batch is read (on another connection) while this one is applied: reading and writing overlap. A
+  // projection that stages its batches is written one batch behind: while batch n is written, batch n + 1 is worked
+  // out in memory on top of it (the tables show it only once it commits). Batch n + 1 waits for batch n - 1 to be
+  // written, so the tables hold everything batch n does not.
   let reading = readEventsFor(store, projection, checkpoint, batch);
+  const stage = projection.reads ? projection.stage : undefined;
+  let previous: StagedBatch | undefined;
+  let writtenBefore: Promise<void> = Promise.resolve();
+  let written: Promise<void> = Promise.resolve();
   for (;;) {
     const events = await reading;
     if (events.length === 0) break;
     const last = events[events.length - 1]!;
     reading = readEventsFor(store, projection, { txid: last.transactionId, position: last.position }, batch);
     reading.catch(() => undefined);
-    await db.transaction((tx) => applyRead(tx, events, 'unflushed'));
+    if (stage) {
+      await writtenBefore;
+      const next = stageThenWrite(stage, events, previous, written);
+      previous = (await next.staged) ?? previous;
+      [writtenBefore, written] = [written, next.written];
+      moveTo(events);
+    } else {
+      await db.transaction((tx) => applyRead(tx, events, 'unflushed'));
+    }
     report();
     // Fresh tables have no statistics, and without them the planner takes a projection's lookups for scans of
     // everything (300 k events in: a bitmap over every current fact instead of the GIN entries of 400 chips, 1.3 s
@@ -102,11 +145,13 @@ export async function rebuildProjection(
     // the next batches are applied (sampling took 4 % of a 1 M-event rebuild when the batches waited for it).
     if (analyse && handled >= analysedAt * 2) {
       await analysing;
-      analysing = db.query(analyse);
+      // Once the batch that doubled them is written (a staged batch is written behind the loop).
+      analysing = written.then(() => db.query(analyse));
       analysing.catch(() => undefined);
       analysedAt = handled;
     }
   }
+  await written;
   await analysing;
   for (const index of deferred) {
     await db.query(

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { Database } from '@chiptrail/db';
 import { isEntityEventType, parseRecordEventRequest, statusFromLog, type Fact, type LoggedEvent, type PolicyEventType, type Source } from '@chiptrail/domain';
 import { EventStore, START } from '@chiptrail/event-store';
 import { ImportPolicyEvents, RecordPolicyEvent } from '@chiptrail/policy';
-import { ProjectionRunner, rebuildProjection } from '@chiptrail/projections';
+import { ProjectionRunner, rebuildProjection, type StagedBatch } from '@chiptrail/projections';
 import { Clock, Logger } from '@chiptrail/runtime';
 import { createTestDatabase, type TestDatabase } from '@chiptrail/testing';
 import { FACT_VERSIONS, POLICY_LOG, PolicyProjection, VERSION_DATA, indexKeys, type PolicyLogEvent } from './policy.projection';
@@ -176,6 +177,90 @@ it('a rebuild reproduces the live read model exactly', async () => {
   // Analysed while it was replayed (the planner's lookups need statistics), so it comes back with them.
   const analysed = await owner.query(`SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = 'public' AND tablename = ANY ($1) ORDER BY 1`, [['policy_facts', 'knowledge_changes']]);
   expect(analysed.rows.map((row) => row.tablename)).toEqual(['knowledge_changes', 'policy_facts']);
+});
+
+it('stages each batch on top of one not yet written, and writes what applying them one by one writes', async () => {
+  // Corrections (one with data), retractions (of a correction too) and registry changes, each its own append.
+  const runner = new ProjectionRunner(db, store, new PolicyProjection(), { pollMs: 10, logger: new Logger('error') });
+  await chip('staged-x', { fp16: 100 }, 600);
+  const measure = await post('ControlImposed', {
+    measureId: 'staged-m', authority: 'US-BIS', direction: 'export', requirement: 'license_required',
+    scope: { chips: ['staged-x'] }, destinations: ['CN'], title: 'Staged rule',
+  }, '2025-01-01');
+  const withData = await post('EventCorrected', {
+    eventId: measure, reason: 'scope', data: { measureId: 'staged-m', authority: 'US-BIS', direction: 'export', requirement: 'prohibited', scope: { chips: ['staged-x'] }, destinations: ['CN', 'RU'], title: 'Staged rule, corrected' },
+  });
+  const later = await post('EventCorrected', { eventId: measure, effectiveAt: '2025-02-01', reason: 'date' });
+  await post('EventRetracted', { eventId: later, reason: 'date was right' });
+  const specs = await post('ChipSpecsUpdated', { chip: 'staged-x', specs: { tpp: 5000, performanceDensity: 8 } }, '2024-06-01');
+  await post('ControlAmended', { measureId: 'staged-m', destinations: ['CN', 'RU', 'IR'] }, '2025-03-01');
+  await post('EventRetracted', { eventId: specs, reason: 'wrong chip' });
+  // Each of these needs what the append just before it changed: the entity's other facts, the chip's own facts (the
+  // earlier-dated specs stay the latest), the chips of a vendor.
+  await post('ControlImposed', {
+    measureId: 'staged-n', authority: 'US-BIS', direction: 'export', requirement: 'license_required',
+    scope: { chips: ['staged-x'] }, destinations: ['CN'], title: 'Second staged rule',
+  }, '2025-05-01');
+  await post('ControlAmended', { measureId: 'staged-n', destinations: ['CN', 'RU'] }, '2025-06-01');
+  await post('ChipSpecsUpdated', { chip: 'staged-x', specs: { tpp: 6000, performanceDensity: 9 } }, '2024-06-01');
+  await post('ChipSpecsUpdated', { chip: 'staged-x', specs: { tpp: 1000, performanceDensity: 1 } }, '2024-03-01');
+  await chip('staged-y', { fp16: 50 }, 400);
+  await post('InvestigationOpened', { investigationId: 'staged-i', authority: 'CN-SAMR', kind: 'antitrust', subjects: { companies: ['NVIDIA'] }, title: 'Staged probe' }, '2025-01-01');
+  await post('EventRetracted', { eventId: withData, reason: 'scope was right' });
+  await runner.catchUp();
+  const tables = ['policy_facts', 'fact_corrections', 'chip_registry', 'knowledge_changes'];
+  const snapshot = async (schema: string) => ({
+    facts: (await owner.query(`SELECT * FROM ${schema}.policy_facts ORDER BY event_id, known_from`)).rows,
+    corrections: (await owner.query(`SELECT * FROM ${schema}.fact_corrections ORDER BY correction_id`)).rows,
+    registry: (await owner.query(`SELECT * FROM ${schema}.chip_registry ORDER BY chip`)).rows,
+    changes: (await owner.query(`SELECT * FROM ${schema}.knowledge_changes ORDER BY event_id`)).rows,
+  });
+  const live = await snapshot('public');
+  expect(live.facts.some((fact) => fact.data_from === withData)).toBe(true);
+
+  // Each append staged while the one before is staged but not written (its transaction open, its rows unseen): the
+  // order a rebuild runs them in, here without timing deciding what the tables show.
+  await owner.query(`DROP SCHEMA IF EXISTS staged CASCADE`);
+  await owner.query(`CREATE SCHEMA staged`);
+  for (const table of tables) await owner.query(`CREATE TABLE staged.${table} (LIKE public.${table} INCLUDING ALL)`);
+  const appends: PolicyLogEvent[][] = [];
+  for (const event of await store.readWholeTransactions(START, 100_000, undefined, POLICY_LOG)) {
+    const last = appends.at(-1);
+    if (last && last[0]!.transactionId === event.transactionId) last.push(event);
+    else appends.push([event]);
+  }
+  const clients = [new Client({ connectionString: database.ownerUrl }), new Client({ connectionString: database.ownerUrl })];
+  await Promise.all(clients.map((client) => client.connect()));
+  try {
+    const projection = new PolicyProjection();
+    let previous: StagedBatch | undefined;
+    let open: { batch: StagedBatch | undefined; client: Client } | undefined;
+    for (const [index, events] of appends.entries()) {
+      const client = clients[index % 2]!;
+      await client.query(`BEGIN`);
+      await client.query(`SET LOCAL search_path = staged, public`);
+      const batch = await projection.stage(events, client, previous);
+      if (open) {
+        await open.batch?.flush();
+        await open.client.query(`COMMIT`);
+      }
+      open = { batch, client };
+      previous = batch ?? previous;
+    }
+    await open?.batch?.flush();
+    await open?.client.query(`COMMIT`);
+  } finally {
+    await Promise.all(clients.map((client) => client.end()));
+  }
+  expect(appends.length).toBeGreaterThanOrEqual(15);
+  expect(await snapshot('staged')).toEqual(live);
+  await owner.query(`DROP SCHEMA staged CASCADE`);
+
+  // And a rebuild in batches of a few events, where the batch being written and the one worked out overlap.
+  for (const batchSize of [1, 3]) {
+    await rebuildProjection(owner, new EventStore(owner, clock), new PolicyProjection(), undefined, undefined, batchSize);
+    expect({ batchSize, ...(await snapshot('public')) }).toEqual({ batchSize, ...live });
+  }
 });
 
 it('writes an import\'s rows with their text exactly as sent, and a rebuild writes the same rows', async () => {

@@ -1,5 +1,6 @@
 import {
   applyCorrections,
+  assertNever,
   chipAt,
   chipFactsOf,
   classify,
@@ -16,7 +17,7 @@ import {
 } from '@chiptrail/domain';
 import { copyArray, copyNullable, copyRows, type Sql } from '@chiptrail/db';
 import { EVENT_HEADER_COLUMNS, type EventHeader, type ReadShape } from '@chiptrail/event-store';
-import type { ShapedProjection } from '@chiptrail/projections';
+import type { ShapedProjection, StagedBatch } from '@chiptrail/projections';
 
 /**
  * An event as the policy projection reads it (POLICY_LOG): a StoredEvent's fields of the same names. Not its source:
@@ -99,9 +100,17 @@ export class PolicyProjection implements ShapedProjection<PolicyLogEvent> {
   constructor(readonly batchSize = 1000) {}
 
   async apply(events: readonly PolicyLogEvent[], tx: Sql): Promise<void> {
+    await (await this.stage(events, tx, undefined))?.flush();
+  }
+
+  /**
+   * Applies a batch in memory, ready to be written by its `flush`. After `previous`, a batch staged but not yet
+   * written (a rebuild writes one batch while it stages the next), what the tables do not show yet comes from it.
+   */
+  async stage(events: readonly PolicyLogEvent[], tx: Sql, previous: StagedBatch | undefined): Promise<StagedBatch | undefined> {
     const policyEvents = events.filter((event) => isPolicyEventType(event.type));
-    if (policyEvents.length === 0) return;
-    const work = await PolicyWork.open(tx);
+    if (policyEvents.length === 0) return undefined;
+    const work = await PolicyWork.open(tx, previous instanceof PolicyWork ? previous : undefined);
     await work.prefetch(policyEvents);
     let group: PolicyLogEvent[] = [];
     for (const event of policyEvents) {
@@ -112,7 +121,7 @@ export class PolicyProjection implements ShapedProjection<PolicyLogEvent> {
       group.push(event);
     }
     if (group.length > 0) await work.record(group);
-    await work.flush();
+    return work.staged();
   }
 }
 
@@ -233,6 +242,11 @@ function factFromDb(row: FactDbRow): FactRow {
   return factRow(fact, keys, row.known_from, false, row.data_from);
 }
 
+/** A current version the batch before holds, as this batch sees it: a stored row (that batch writes it first). */
+function carriedRow(row: FactRow): FactRow {
+  return factRow(row, row, row.knownFrom, false, row.dataFrom);
+}
+
 /** The lookup keys of a fact: which chips it names, which companies, whether it targets bands. */
 export function indexKeys(fact: UnsourcedFact): FactKeys {
   const data = fact.data as Record<string, unknown>;
@@ -318,7 +332,7 @@ function addTo<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
   else index.set(key, new Set([value]));
 }
 
-class PolicyWork {
+class PolicyWork implements StagedBatch {
   private readonly facts = new Map<string, FactRow>();
   // Indexes over `facts` and the rows written at flush: a batch may hold a whole import, and scanning every fact
   // per event would make it quadratic.
@@ -356,20 +370,95 @@ class PolicyWork {
     private floor: number,
     /** Which tables held rows when the batch began: lookups in empty ones are skipped (a rebuild's first batches). */
     private readonly stored: { readonly facts: boolean; readonly corrections: boolean; readonly registry: boolean },
+    /**
+     * The batch staged before this one and not yet written (a rebuild's): every row it loaded or made is taken from
+     * it, the rest from the tables, which it has not changed. See holdsCurrent.
+     */
+    private previous: PolicyWork | undefined,
   ) {}
 
-  static async open(tx: Sql): Promise<PolicyWork> {
+  static async open(tx: Sql, previous?: PolicyWork): Promise<PolicyWork> {
     // One statement after another: a connection runs one at a time anyway (node-postgres will stop queueing them).
     const { rows: [state] } = await tx.query<{ floor: Date | null; facts: boolean; corrections: boolean; registry: boolean }>(
       `SELECT greatest((SELECT max(known_from) FROM policy_facts), (SELECT max(known_to) FROM policy_facts WHERE known_to <> 'infinity')) AS floor,
               EXISTS (SELECT FROM policy_facts) AS facts, EXISTS (SELECT FROM fact_corrections) AS corrections,
               EXISTS (SELECT FROM chip_registry) AS registry`,
     );
-    return new PolicyWork(tx, state!.floor?.getTime() ?? Number.NEGATIVE_INFINITY, {
-      facts: state!.facts,
-      corrections: state!.corrections,
-      registry: state!.registry,
-    });
+    return new PolicyWork(
+      tx,
+      Math.max(state!.floor?.getTime() ?? Number.NEGATIVE_INFINITY, previous?.floor ?? Number.NEGATIVE_INFINITY),
+      {
+        facts: state!.facts || (previous !== undefined && (previous.stored.facts || previous.newFacts.length > 0)),
+        corrections: state!.corrections || (previous !== undefined && (previous.stored.corrections || previous.corrections.size > 0)),
+        registry: state!.registry || (previous !== undefined && (previous.stored.registry || previous.registryChanges.size > 0)),
+      },
+      previous,
+    );
+  }
+
+  /** Done with the batch before: this one has loaded all it needs (and holding on would keep every batch alive). */
+  staged(): this {
+    this.previous = undefined;
+    return this;
+  }
+
+  // --- what the batch before, not yet written, holds -----------------------------------------------------
+
+  private closedIds: Set<string> | undefined;
+  private correctionsByTarget: Map<string, CorrectionRow[]> | undefined;
+
+  /**
+   * Whether this batch knows the current versions of `key`: it loaded them (and changed them only in memory), or
+   * made or closed the fact itself. A batch changes no fact it has not loaded, so for any other key the tables
+   * still hold what it would have found.
+   */
+  private holdsCurrent(column: keyof typeof CURRENT_FACTS_BY, key: string): boolean {
+    switch (column) {
+      case 'entity_key':
+        return this.loadedEntities.has(key);
+      case 'chip':
+        return this.ownFactsLoaded.has(key);
+      case 'event_id':
+        this.closedIds ??= new Set(this.closedFacts.map((fact) => fact.eventId));
+        return this.loadedTargets.has(key) || this.facts.has(key) || this.closedIds.has(key);
+      default:
+        return assertNever(column);
+    }
+  }
+
+  private currentFor(column: keyof typeof CURRENT_FACTS_BY, key: string): FactRow[] {
+    switch (column) {
+      case 'entity_key':
+        return [...(this.factsByEntity.get(key)?.values() ?? [])];
+      case 'chip':
+        return [...(this.ownFacts.get(key) ?? [])];
+      case 'event_id': {
+        const fact = this.facts.get(key);
+        return fact ? [fact] : [];
+      }
+      default:
+        return assertNever(column);
+    }
+  }
+
+  /** Whether this batch knows if `id` is a correction (and which): it looked it up, or recorded it. */
+  private knowsCorrection(id: string): boolean {
+    return this.corrections.has(id) || this.correctionIdsLookedUp.has(id);
+  }
+
+  private correctionsOf(targetId: string): CorrectionRow[] {
+    if (!this.correctionsByTarget) {
+      this.correctionsByTarget = new Map();
+      for (const correction of this.corrections.values()) {
+        this.correctionsByTarget.set(correction.targetId, [...(this.correctionsByTarget.get(correction.targetId) ?? []), correction]);
+      }
+    }
+    return this.correctionsByTarget.get(targetId) ?? [];
+  }
+
+  /** The chip's registry row once this batch is written (null: none), if this batch knows it. */
+  private registryAfter(chip: string): RegistryRow | null | undefined {
+    return this.registryChanges.has(chip) ? (this.registryChanges.get(chip) ?? null) : this.registry.get(chip);
   }
 
   /**
@@ -394,16 +483,23 @@ class PolicyWork {
       for (const chip of keys.chips) chips.add(chip);
       if (keys.chip) described.add(keys.chip);
     }
-    if (this.stored.corrections && targets.size > 0) {
+    // A retraction of a correction revises the corrected event.
+    const known = [...targets].filter((id) => this.previous?.knowsCorrection(id));
+    for (const id of known) {
+      this.correctionIdsLookedUp.add(id);
+      const correction = this.previous?.corrections.get(id);
+      if (correction) targets.add(correction.targetId);
+    }
+    const asked = [...targets].filter((id) => !this.correctionIdsLookedUp.has(id));
+    if (this.stored.corrections && asked.length > 0) {
       const { rows } = await this.tx.query<{ target_id: string }>(
         `SELECT DISTINCT target_id FROM fact_corrections WHERE correction_id = ANY ($1::uuid[])`,
-        [[...targets]],
+        [asked],
       );
-      for (const id of targets) this.correctionIdsLookedUp.add(id);
-      // A retraction of a correction revises the corrected event.
+      for (const id of asked) this.correctionIdsLookedUp.add(id);
       for (const row of rows) targets.add(row.target_id);
-      await this.loadCorrections([...targets]);
     }
+    if (this.stored.corrections && targets.size > 0) await this.loadCorrections([...targets]);
     await this.loadOriginals([...targets]);
     await this.loadEntities([...entities]);
     // The corrected and retracted facts, and the rest of their entities.
@@ -591,6 +687,10 @@ class PolicyWork {
         ? await this.tx.query<{ chip: string; vendor: string }>(`SELECT chip, vendor FROM chip_registry`)
         : { rows: [] };
       this.storedVendors = new Map(rows.map((row) => [row.chip, row.vendor]));
+      for (const [chip, row] of this.previous?.registryChanges ?? []) {
+        if (row) this.storedVendors.set(chip, row.vendor);
+        else this.storedVendors.delete(chip);
+      }
     }
     const chips = new Map<string, string | undefined>(this.storedVendors);
     for (const [chip, registration] of this.registrations) if (!chips.has(chip)) chips.set(chip, registeredVendor(registration));
@@ -614,11 +714,16 @@ class PolicyWork {
 
   private async loadRegistry(chips: readonly string[]): Promise<void> {
     const wanted = [...new Set(chips)].filter((chip) => !this.registry.has(chip));
-    for (const chip of wanted) this.registry.set(chip, null);
-    if (wanted.length === 0 || !this.stored.registry) return;
+    const asked: string[] = [];
+    for (const chip of wanted) {
+      const carried = this.previous?.registryAfter(chip);
+      this.registry.set(chip, carried ?? null);
+      if (carried === undefined) asked.push(chip);
+    }
+    if (asked.length === 0 || !this.stored.registry) return;
     const { rows } = await this.tx.query<{ chip: string; vendor: string; model: string; datacenter: boolean; specs: unknown; origin: string | null; tpp: number | null; performance_density: number | null; band: string; band_reason: string; registered_event_id: string; effective_at: Date; recorded_at: Date; updated_at: Date }>(
       `SELECT * FROM chip_registry WHERE chip = ANY ($1::text[])`,
-      [wanted],
+      [asked],
     );
     for (const row of rows) {
       this.registry.set(row.chip, {
@@ -707,16 +812,24 @@ class PolicyWork {
   private async loadCurrent(column: keyof typeof CURRENT_FACTS_BY, keys: readonly string[], loaded: Set<string>): Promise<string[]> {
     const wanted = [...new Set(keys)].filter((key) => !loaded.has(key));
     for (const key of wanted) loaded.add(key);
-    if (wanted.length === 0 || !this.stored.facts) return [];
-    const { rows } = await this.tx.query<FactDbRow>(
-      `SELECT ${FACT_ROW_COLUMNS} FROM unnest($1::${column === 'event_id' ? 'uuid' : 'text'}[]) AS wanted(key)
-         CROSS JOIN LATERAL (${CURRENT_FACTS_BY[column]}) f
-         ${FACT_DATA}
-        WHERE f.known_to = 'infinity'`,
-      [wanted],
-    );
-    this.remember(rows.map(factFromDb));
-    return rows.flatMap((row) => (row.entity_key ? [row.entity_key] : []));
+    const rows: FactRow[] = [];
+    const asked: string[] = [];
+    for (const key of wanted) {
+      if (this.previous?.holdsCurrent(column, key)) rows.push(...this.previous.currentFor(column, key).map(carriedRow));
+      else asked.push(key);
+    }
+    if (asked.length > 0 && this.stored.facts) {
+      const { rows: stored } = await this.tx.query<FactDbRow>(
+        `SELECT ${FACT_ROW_COLUMNS} FROM unnest($1::${column === 'event_id' ? 'uuid' : 'text'}[]) AS wanted(key)
+           CROSS JOIN LATERAL (${CURRENT_FACTS_BY[column]}) f
+           ${FACT_DATA}
+          WHERE f.known_to = 'infinity'`,
+        [asked],
+      );
+      for (const row of stored) rows.push(factFromDb(row));
+    }
+    this.remember(rows);
+    return rows.flatMap((row) => (row.entityKey ? [row.entityKey] : []));
   }
 
   /** Adds loaded rows unless this batch already has a newer version (or closed it). */
@@ -746,10 +859,20 @@ class PolicyWork {
   private async loadCorrections(targetIds: readonly string[]): Promise<void> {
     const wanted = [...new Set(targetIds)].filter((id) => !this.correctionsLoadedFor.has(id));
     for (const id of wanted) this.correctionsLoadedFor.add(id);
-    if (wanted.length === 0 || !this.stored.corrections) return;
+    const asked: string[] = [];
+    for (const id of wanted) {
+      if (!this.previous?.correctionsLoadedFor.has(id)) {
+        asked.push(id);
+        continue;
+      }
+      for (const correction of this.previous.correctionsOf(id)) {
+        if (!this.corrections.has(correction.correctionId)) this.corrections.set(correction.correctionId, { ...correction, fresh: false, changed: false });
+      }
+    }
+    if (asked.length === 0 || !this.stored.corrections) return;
     const { rows } = await this.tx.query<{ correction_id: string; target_id: string; data: Record<string, unknown> | null; effective_at: Date | null; recorded_at: Date; retracted: boolean }>(
       `SELECT * FROM fact_corrections WHERE target_id = ANY ($1::uuid[])`,
-      [wanted],
+      [asked],
     );
     for (const row of rows) {
       if (this.corrections.has(row.correction_id)) continue;
@@ -768,6 +891,11 @@ class PolicyWork {
 
   private async findCorrection(correctionId: string): Promise<CorrectionRow | undefined> {
     const cached = this.corrections.get(correctionId);
+    if (!cached && this.previous?.knowsCorrection(correctionId)) {
+      const carried = this.previous.corrections.get(correctionId);
+      if (carried) await this.loadCorrections([carried.targetId]);
+      return this.corrections.get(correctionId);
+    }
     if (cached || !this.stored.corrections || this.correctionIdsLookedUp.has(correctionId)) return cached;
     const { rows } = await this.tx.query<{ target_id: string }>(`SELECT target_id FROM fact_corrections WHERE correction_id = $1`, [correctionId]);
     if (!rows[0]) return undefined;
