@@ -42,14 +42,9 @@ export function copyNullable(value: string | null | undefined): string {
   return value === null || value === undefined ? '\\N' : copyText(value);
 }
 
-/** A text[] (or uuid[]) literal: every element quoted, so commas, braces and spaces need no thought. */
-export function arrayLiteral(values: readonly string[]): string {
-  return `{${values.map((value) => `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',')}}`;
-}
-
-/** An array literal (see arrayLiteral) for COPY. */
+/** A text[] (or uuid[]) literal for COPY: every element quoted, so commas, braces and spaces need no thought. */
 export function copyArray(values: readonly string[]): string {
-  return copyText(arrayLiteral(values));
+  return copyText(`{${values.map((value) => `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',')}}`);
 }
 
 const CHUNK_BYTES = 256 * 1024;

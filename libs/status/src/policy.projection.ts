@@ -357,6 +357,8 @@ class PolicyWork implements StagedBatch {
   private readonly originals = new Map<string, { data: Record<string, unknown>; effective_at: Date } | null>();
   private readonly registryChanges = new Map<string, RegistryRow | null>();
   private readonly knowledgeChanges = new Map<string, KnowledgeChange>();
+  /** The lookup keys of the batch's entity events, worked out by `prefetch` and used again for their facts. */
+  private readonly eventKeys = new Map<string, FactKeys>();
   /**
    * Stored registry rows (null: none) of the chips the batch has asked about. Loaded by chip, not whole: reading
    * every row each batch grew with the registry, to a third of a second per batch at 40,000 chips.
@@ -479,6 +481,7 @@ class PolicyWork implements StagedBatch {
       }
       if (!isEntityEventType(type)) continue;
       const keys = indexKeys({ eventId: event.id, type, data: event.data, effectiveAt: event.effectiveAt, recordedAt: event.recordedAt });
+      this.eventKeys.set(event.id, keys);
       if (keys.entityKey) entities.add(keys.entityKey);
       for (const chip of keys.chips) chips.add(chip);
       if (keys.chip) described.add(keys.chip);
@@ -567,7 +570,8 @@ class PolicyWork implements StagedBatch {
       return;
     }
     if (!isEntityEventType(type)) return;
-    const row = newFactRow(applyCorrections(logged, []), known, null);
+    const fact = applyCorrections(logged, []);
+    const row = factRow(fact, this.eventKeys.get(event.id) ?? indexKeys(fact), known, true, null);
     if (row.entityKey && !this.loadedEntities.has(row.entityKey)) await this.loadEntities([row.entityKey]);
     this.addNewFact(row);
     await this.touchChips(row, affected);
