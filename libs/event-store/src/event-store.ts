@@ -1,6 +1,6 @@
 import { ConflictError, ValidationError } from '@chiptrail/domain';
 import { hash } from 'node:crypto';
-import { Database, type Sql, copyLines, copyText, pgErrorCode } from '@chiptrail/db';
+import { Database, type Sql, copyWritten, pgErrorCode } from '@chiptrail/db';
 import { Clock, uuidv7, UUID_PATTERN } from '@chiptrail/runtime';
 import type { AppendNotifier } from './append-notifier';
 import { jsonbText } from './jsonb-text';
@@ -308,41 +308,42 @@ export class EventStore {
         }
         const positions = await this.drawPositions(rows.length, tx);
         const recordedAt = clock!.at.toISOString();
-        const lines = (function* () {
-          let index = 0;
-          // Each step hashes the previous hash and the payload as one buffer, in one call: a hash object per event
-          // (create, update twice, digest) cost a fifth more.
-          let step = Buffer.allocUnsafe(64 * 1024);
-          for (const append of appends) {
-            const head = heads.get(append.streamId) ?? { version: 0, hash: Buffer.alloc(0) };
-            let previous = head.hash;
-            let version = head.version;
-            for (const event of append.events) {
-              const { id } = rows[index] as { id: string };
-              const position = positions[index] as string;
-              index += 1;
-              version += 1;
-              const schemaVersion = event.schemaVersion ?? 1;
-              const effectiveMicros = `${event.effectiveAt.getTime()}000`;
-              // The canonical text is valid JSON too: it is what the server will store, so it is also what we send.
-              const data = jsonbText(event.data);
-              const metadata = jsonbText(event.metadata);
-              const payload = `[${position}, "${id}", ${JSON.stringify(append.streamId)}, ${version}, ${JSON.stringify(event.type)}, ${schemaVersion}, ` +
-                `${data}, ${metadata}, ${clock!.micros}, ${effectiveMicros}, "${clock!.txid}"]`;
-              if (step.length < 32 + payload.length * 3) step = Buffer.allocUnsafe(32 + payload.length * 3);
-              previous.copy(step);
-              previous = hash('sha256', step.subarray(0, previous.length + step.write(payload, previous.length)), 'buffer');
-              yield `${position}\t${id}\t${copyText(append.streamId)}\t${version}\t${copyText(event.type)}\t${schemaVersion}\t` +
-                `${copyText(data)}\t${copyText(metadata)}\t${recordedAt}\t` +
-                `${event.effectiveAt.toISOString()}\t${clock!.txid}\t\\\\x${previous.toString('hex')}\n`;
-            }
-          }
-        })();
-        await copyLines(
+        await copyWritten(
           tx,
           `COPY events (global_position, event_id, stream_id, stream_version, type, schema_version, data, metadata,
              recorded_at, effective_at, transaction_id, hash) FROM STDIN`,
-          lines,
+          function* (out) {
+            let index = 0;
+            // Each step hashes the previous hash and the payload as one buffer, in one call: a hash object per event
+            // (create, update twice, digest) cost a fifth more.
+            let step = Buffer.allocUnsafe(64 * 1024);
+            for (const append of appends) {
+              const head = heads.get(append.streamId) ?? { version: 0, hash: Buffer.alloc(0) };
+              let previous = head.hash;
+              let version = head.version;
+              for (const event of append.events) {
+                const { id } = rows[index] as { id: string };
+                const position = positions[index] as string;
+                index += 1;
+                version += 1;
+                const schemaVersion = event.schemaVersion ?? 1;
+                const effectiveMicros = `${event.effectiveAt.getTime()}000`;
+                // The canonical text is valid JSON too: it is what the server will store, so it is also what we send.
+                const data = jsonbText(event.data);
+                const metadata = jsonbText(event.metadata);
+                const payload = `[${position}, "${id}", ${JSON.stringify(append.streamId)}, ${version}, ${JSON.stringify(event.type)}, ${schemaVersion}, ` +
+                  `${data}, ${metadata}, ${clock!.micros}, ${effectiveMicros}, "${clock!.txid}"]`;
+                if (step.length < 32 + payload.length * 3) step = Buffer.allocUnsafe(32 + payload.length * 3);
+                previous.copy(step);
+                previous = hash('sha256', step.subarray(0, previous.length + step.write(payload, previous.length)), 'buffer');
+                yield out
+                  .text(position).text(id).text(append.streamId).text(String(version)).text(event.type).text(String(schemaVersion))
+                  .text(data).text(metadata).text(recordedAt).text(event.effectiveAt.toISOString()).text(clock!.txid)
+                  .verbatimField(`\\\\x${previous.toString('hex')}`)
+                  .end();
+              }
+            }
+          },
         );
         return { imported: rows.length, firstPosition: Number(positions[0]), lastPosition: Number(positions[positions.length - 1]), recordedAt: clock!.at, duplicate: false };
       });

@@ -15,7 +15,7 @@ import {
   type UnsourcedEvent,
   type UnsourcedFact,
 } from '@chiptrail/domain';
-import { copyArray, copyNullable, copyRows, type Sql } from '@chiptrail/db';
+import { copyRows, type Sql } from '@chiptrail/db';
 import { EVENT_HEADER_COLUMNS, type EventHeader, type ReadShape } from '@chiptrail/event-store';
 import type { ShapedProjection, StagedBatch } from '@chiptrail/projections';
 
@@ -987,11 +987,12 @@ class PolicyWork implements StagedBatch {
         this.tx,
         `COPY policy_facts (${FACT_COLUMNS}, known_to) FROM STDIN`,
         inserts,
-        (f) =>
-          `${f.eventId}\t${iso(f.knownFrom)}\t${f.type}\t${copyNullable(f.entityKey)}\t${copyNullable(f.chip)}\t` +
-          `${f.dataFrom ?? '\\N'}\t${iso(f.effectiveAt)}\t${iso(f.recordedAt)}\t` +
-          `${copyArray(f.correctedBy ?? [])}\t${copyArray(f.chips)}\t${copyArray(f.companies)}\t` +
-          `${f.bandScoped ? 't' : 'f'}\t${f.knownTo ? iso(f.knownTo) : 'infinity'}\n`,
+        (f, out) =>
+          out
+            .text(f.eventId).text(iso(f.knownFrom)).text(f.type).nullable(f.entityKey).nullable(f.chip).nullable(f.dataFrom)
+            .text(iso(f.effectiveAt)).text(iso(f.recordedAt)).array(f.correctedBy ?? []).array(f.chips).array(f.companies)
+            .verbatimField(f.bandScoped ? 't' : 'f').text(f.knownTo ? iso(f.knownTo) : 'infinity')
+            .end(),
       );
     }
     const corrections = [...this.corrections.values()].filter((c) => c.changed);
@@ -1016,7 +1017,7 @@ class PolicyWork implements StagedBatch {
         this.tx,
         `COPY knowledge_changes (event_id, known_at, chips) FROM STDIN`,
         [...this.knowledgeChanges],
-        ([eventId, change]) => `${eventId}\t${iso(change.knownAt)}\t${copyArray([...change.chips])}\n`,
+        ([eventId, change], out) => out.text(eventId).text(iso(change.knownAt)).array(change.chips).end(),
       );
     }
     const removed = [...this.registryChanges].filter(([, row]) => row === null).map(([chip]) => chip);
