@@ -174,9 +174,13 @@ it('a rebuild reproduces the live read model exactly', async () => {
   expect(live.indexes.length).toBeGreaterThan(8);
   await rebuildProjection(owner, new EventStore(owner, clock), new PolicyProjection());
   expect(await snapshot()).toEqual(live);
-  // Analysed while it was replayed (the planner's lookups need statistics), so it comes back with them.
-  const analysed = await owner.query(`SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = 'public' AND tablename = ANY ($1) ORDER BY 1`, [['policy_facts', 'knowledge_changes']]);
-  expect(analysed.rows.map((row) => row.tablename)).toEqual(['knowledge_changes', 'policy_facts']);
+  // Analysed while it was replayed, by the columns its lookups search (the planner needs their statistics), so it
+  // comes back with them; knowledge_changes is only appended to while replaying, and read by its key.
+  const analysed = await owner.query(
+    `SELECT tablename || '.' || attname AS "column" FROM pg_stats WHERE schemaname = 'public' AND tablename = ANY ($1) ORDER BY 1`,
+    [['policy_facts', 'knowledge_changes']],
+  );
+  expect(analysed.rows.map((row) => row.column)).toEqual(['policy_facts.chip', 'policy_facts.entity_key', 'policy_facts.event_id', 'policy_facts.known_from', 'policy_facts.known_to']);
 });
 
 it('stages each batch on top of one not yet written, and writes what applying them one by one writes', async () => {
