@@ -731,8 +731,6 @@ class PolicyWork implements StagedBatch {
     const { rows } = this.stored.registry
       ? await this.tx.query<{ chip: string; vendor: string }>(`SELECT chip, vendor FROM chip_registry`)
       : { rows: [] };
-    // Another event's load may have finished first.
-    if (this.storedVendors) return;
     this.storedVendors = new Map(rows.map((row) => [row.chip, row.vendor]));
     for (const [chip, row] of this.previous?.registryChanges ?? []) {
       if (row) this.storedVendors.set(chip, row.vendor);
