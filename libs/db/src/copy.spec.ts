@@ -1,5 +1,5 @@
 import { createTestDatabase, type TestDatabase } from '@chiptrail/testing';
-import { copyRows } from './copy';
+import { copyBinaryRows, copyRows } from './copy';
 import { Database } from './database';
 
 let database: TestDatabase;
@@ -52,3 +52,66 @@ it('writes lines longer than its buffers, and multi-byte text wherever a buffer 
 it('refuses to COPY on the pool, where it would run outside the caller’s transaction', async () => {
   await expect(copyRows(db, `COPY copied (n) FROM STDIN`, [1], (n, out) => out.text(String(n)).end())).rejects.toThrow(/transaction/);
 });
+
+it('writes binary rows: text, uuids, instants (infinity and before 2000 too), booleans, arrays and NULLs exactly as given', async () => {
+  const texts = ['plain', '', 'tab\there', 'back\\slash', 'ü 😀', `${'long '.repeat(20)}ü`, 'NULL', '\\N'];
+  const instants = [new Date('2022-10-07T00:00:00.000Z'), new Date('1999-12-31T23:59:59.999Z'), new Date('1970-01-01T00:00:00.001Z'), new Date('2100-02-03T04:05:06.789Z'), null];
+  const uuids = ['0f8e6a3c-1b2d-4e5f-8a9b-0c1d2e3f4a5b', 'FFFFFFFF-FFFF-4FFF-BFFF-FFFFFFFFFFFF', '00000000-0000-0000-0000-000000000000'];
+  const rows = Array.from({ length: 12_345 }, (_, n) => ({
+    n,
+    text: texts[n % texts.length]!,
+    maybe: n % 3 === 0 ? null : texts[(n + 1) % texts.length]!,
+    id: uuids[n % uuids.length]!,
+    maybeId: n % 4 === 0 ? null : uuids[(n + 1) % uuids.length]!,
+    at: instants[n % instants.length]!,
+    flag: n % 2 === 0,
+    list: n % 5 === 0 ? [] : texts.slice(0, (n % texts.length) + 1),
+    ids: n % 6 === 0 ? [] : uuids.slice(0, (n % uuids.length) + 1),
+  }));
+  const stored = await db.transaction(async (tx) => {
+    await tx.query(
+      `CREATE TEMP TABLE binary_rows (n text PRIMARY KEY, text text NOT NULL, maybe text, id uuid NOT NULL, maybe_id uuid,
+         at timestamptz NOT NULL, flag boolean NOT NULL, list text[] NOT NULL, ids uuid[] NOT NULL) ON COMMIT DROP`,
+    );
+    await copyBinaryRows(tx, `COPY binary_rows (n, text, maybe, id, maybe_id, at, flag, list, ids) FROM STDIN WITH (FORMAT binary)`, rows, (r, out) =>
+      out
+        .row(9)
+        .text(String(r.n))
+        .text(r.text)
+        .nullableText(r.maybe)
+        .uuid(r.id)
+        .nullableUuid(r.maybeId)
+        .timestamp(r.at)
+        .bool(r.flag)
+        .textArray(new Set(r.list))
+        .uuidArray(r.ids),
+    );
+    return (await tx.query(`SELECT n, text, maybe, id::text, maybe_id::text, at, at = 'infinity' AS endless, flag, list, ids::text[] FROM binary_rows ORDER BY n::int`)).rows;
+  });
+  expect(stored).toEqual(
+    rows.map((r) => ({
+      n: String(r.n),
+      text: r.text,
+      maybe: r.maybe,
+      id: r.id.toLowerCase(),
+      maybe_id: r.maybeId?.toLowerCase() ?? null,
+      at: r.at ?? Infinity,
+      endless: r.at === null,
+      flag: r.flag,
+      list: [...new Set(r.list)],
+      ids: r.ids.map((id) => id.toLowerCase()),
+    })),
+  );
+});
+
+it.each(['not-a-uuid', '0f8e6a3c-1b2d-4e5f-8a9b-0c1d2e3f4a5g', '0f8e6a3c11b2d-4e5f-8a9b-0c1d2e3f4a5b', '0f8e6a3c-1b2d-4e5f-8a9b-0c1d2e3f4a5bb', ''])(
+  'refuses to write %j as a uuid',
+  async (bad) => {
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query(`CREATE TEMP TABLE bad_ids (id uuid NOT NULL) ON COMMIT DROP`);
+        await copyBinaryRows(tx, `COPY bad_ids (id) FROM STDIN WITH (FORMAT binary)`, [bad], (id, out) => out.row(1).uuid(id));
+      }),
+    ).rejects.toThrow(/not one/);
+  },
+);

@@ -5,7 +5,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { Database, type Sql } from './database';
 
 /**
- * Bulk writes through `COPY … FROM STDIN` (text format). Each value is parsed once by its column's input function,
+ * Bulk writes through `COPY … FROM STDIN` (text or binary format). Each value is parsed once by its column's input function,
  * where a `jsonb_to_recordset` parameter is parsed as one document and then taken apart again: for the policy
  * projection's cited answers that was about half of what the server spent on them.
  */
@@ -50,17 +50,49 @@ const CHUNK_BYTES = 256 * 1024;
 const SHORT = 64;
 const [BACKSLASH, QUOTE, TAB, NEWLINE, RETURN] = [0x5c, 0x22, 0x09, 0x0a, 0x0d];
 
+/** The stream's buffers, filled by a writer of lines or rows and handed over as they fill. */
+abstract class CopyBuffers {
+  protected buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  protected used = 0;
+  /** Buffers filled up, to be sent before the current one. */
+  readonly full: Buffer[] = [];
+
+  /** What the buffers hold, the current one's part handed over and a fresh one started. */
+  take(): Buffer[] {
+    if (this.used > 0) {
+      this.full.push(this.buffer.subarray(0, this.used));
+      this.buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+      this.used = 0;
+    }
+    return this.full.splice(0);
+  }
+
+  /** Whether the buffers hold enough to send. */
+  get filled(): boolean {
+    return this.full.length > 0;
+  }
+
+  /** Makes room for `bytes` more in the current buffer; a full buffer is set aside to be sent. */
+  protected room(bytes: number): void {
+    if (this.used + bytes <= this.buffer.length) return;
+    if (this.used > 0) this.full.push(this.buffer.subarray(0, this.used));
+    this.buffer = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes));
+    this.used = 0;
+  }
+
+  protected byte(value: number): void {
+    this.buffer[this.used] = value;
+    this.used += 1;
+  }
+}
+
 /**
  * One line of COPY text being written: each field goes straight into the stream's buffers, tab-separated. Building
  * each line as a string first (with array literals and escapes as strings of their own) allocated a kilobyte and a
  * half per policy fact, and V8 flattened every line before encoding it: a fifth of a rebuild's allocations.
  */
-export class CopyLine {
-  private buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-  private used = 0;
+export class CopyLine extends CopyBuffers {
   private fields = 0;
-  /** Buffers filled up, to be sent before the current one. */
-  readonly full: Buffer[] = [];
 
   /** A text field (as text: numbers, ids and instants too). */
   text(value: string): this {
@@ -107,38 +139,10 @@ export class CopyLine {
     this.fields = 0;
   }
 
-  /** What the buffers hold, the current one's part handed over and a fresh one started. */
-  take(): Buffer[] {
-    if (this.used > 0) {
-      this.full.push(this.buffer.subarray(0, this.used));
-      this.buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-      this.used = 0;
-    }
-    return this.full.splice(0);
-  }
-
-  /** Whether the buffers hold enough to send. */
-  get filled(): boolean {
-    return this.full.length > 0;
-  }
-
   private separate(bytes: number): void {
     this.room(bytes + 1);
     if (this.fields > 0) this.byte(TAB);
     this.fields += 1;
-  }
-
-  /** Makes room for `bytes` more; a full buffer is set aside to be sent. */
-  private room(bytes: number): void {
-    if (this.used + bytes <= this.buffer.length) return;
-    if (this.used > 0) this.full.push(this.buffer.subarray(0, this.used));
-    this.buffer = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes));
-    this.used = 0;
-  }
-
-  private byte(value: number): void {
-    this.buffer[this.used] = value;
-    this.used += 1;
   }
 
   /** Writes `value` escaped (for an array element first when `element`); room for it is made. */
@@ -186,4 +190,225 @@ function* chunks(lines: (out: CopyLine) => Iterable<unknown>): Generator<Buffer>
   const out = new CopyLine();
   for (const _ of lines(out)) if (out.filled) yield* out.full.splice(0);
   yield* out.take();
+}
+
+/**
+ * `rows` by `COPY … FROM STDIN WITH (FORMAT binary)`, each row written by `row` as the stream asks for it, in statements
+ * of at most COPY_ROWS rows. Binary values need no parsing: the server took 1.1 s instead of 2.4 s to take in a
+ * rebuild's 880,000 fact versions (uuids, timestamps, arrays) this way.
+ */
+export async function copyBinaryRows<T>(tx: Sql, statement: string, rows: readonly T[], row: (row: T, out: CopyRow) => void): Promise<void> {
+  for (let start = 0; start < rows.length; start += COPY_ROWS) {
+    await copyChunks(tx, statement, binaryChunks(rows.slice(start, start + COPY_ROWS), row));
+  }
+}
+
+function* binaryChunks<T>(rows: readonly T[], write: (row: T, out: CopyRow) => void): Generator<Buffer> {
+  const out = new CopyRow();
+  for (const row of rows) {
+    write(row, out);
+    if (out.filled) yield* out.full.splice(0);
+  }
+  out.end();
+  yield* out.take();
+}
+
+/** The binary format's signature, flags and header extension length. */
+const BINARY_HEADER = Buffer.from('PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0', 'latin1');
+const TEXT_OID = 25;
+const UUID_OID = 2950;
+const MS_BEFORE_2000 = Date.UTC(2000, 0, 1);
+
+/**
+ * One row of binary COPY being written, field by field, into the stream's buffers (after `row(fields)`). Each field
+ * is its length and its value as the type's binary form has it; room for a whole field is made before it is written,
+ * so its length can be filled in after it.
+ */
+export class CopyRow extends CopyBuffers {
+  constructor() {
+    super();
+    BINARY_HEADER.copy(this.buffer);
+    this.used = BINARY_HEADER.length;
+  }
+
+  /** Starts a row of `fields` fields. */
+  row(fields: number): this {
+    this.room(2);
+    this.int16(fields);
+    return this;
+  }
+
+  text(value: string): this {
+    this.room(4 + value.length * 3);
+    const at = this.used;
+    this.used += 4;
+    this.utf8(value);
+    this.lengthAt(at);
+    return this;
+  }
+
+  nullableText(value: string | null | undefined): this {
+    return value === null || value === undefined ? this.nullField() : this.text(value);
+  }
+
+  uuid(value: string): this {
+    this.room(20);
+    this.int32(16);
+    this.uuidBytes(value);
+    return this;
+  }
+
+  nullableUuid(value: string | null | undefined): this {
+    return value === null || value === undefined ? this.nullField() : this.uuid(value);
+  }
+
+  /** A timestamptz to the millisecond; null is `infinity`. */
+  timestamp(value: Date | null): this {
+    this.room(12);
+    this.int32(8);
+    if (value === null) {
+      this.int32(0x7fffffff);
+      this.int32(0xffffffff);
+      return this;
+    }
+    const time = value.getTime();
+    if (!Number.isFinite(time)) throw new RangeError('COPY of an invalid date');
+    // Microseconds since 2000 as a 64-bit integer, in two halves (exact: a double holds them to 2^53).
+    const micros = (time - MS_BEFORE_2000) * 1000;
+    const high = Math.floor(micros / 2 ** 32);
+    this.int32(high);
+    this.int32(micros - high * 2 ** 32);
+    return this;
+  }
+
+  bool(value: boolean): this {
+    this.room(5);
+    this.int32(1);
+    this.byte(value ? 1 : 0);
+    return this;
+  }
+
+  textArray(values: readonly string[] | ReadonlySet<string>): this {
+    let bytes = 28;
+    for (const value of values) bytes += 4 + value.length * 3;
+    this.room(bytes);
+    const at = this.used;
+    this.used += 4;
+    if (this.arrayHeader('size' in values ? values.size : values.length, TEXT_OID)) {
+      for (const value of values) {
+        const element = this.used;
+        this.used += 4;
+        this.utf8(value);
+        this.lengthAt(element);
+      }
+    }
+    this.lengthAt(at);
+    return this;
+  }
+
+  uuidArray(values: readonly string[]): this {
+    this.room(28 + values.length * 20);
+    const at = this.used;
+    this.used += 4;
+    if (this.arrayHeader(values.length, UUID_OID)) {
+      for (const value of values) {
+        this.int32(16);
+        this.uuidBytes(value);
+      }
+    }
+    this.lengthAt(at);
+    return this;
+  }
+
+  /** Ends the stream (its trailer). */
+  end(): void {
+    this.room(2);
+    this.int16(-1);
+  }
+
+  private nullField(): this {
+    this.room(4);
+    this.int32(-1);
+    return this;
+  }
+
+  /** A one-dimensional array without NULLs (no dimension at all when empty); says whether elements follow. */
+  private arrayHeader(count: number, oid: number): boolean {
+    this.int32(count > 0 ? 1 : 0);
+    this.int32(0);
+    this.int32(oid);
+    if (count === 0) return false;
+    this.int32(count);
+    this.int32(1);
+    return true;
+  }
+
+  /** Fills in the length of what was written after the four bytes at `at`. */
+  private lengthAt(at: number): void {
+    const length = this.used - at - 4;
+    const buffer = this.buffer;
+    buffer[at] = length >>> 24;
+    buffer[at + 1] = (length >>> 16) & 0xff;
+    buffer[at + 2] = (length >>> 8) & 0xff;
+    buffer[at + 3] = length & 0xff;
+  }
+
+  private int32(value: number): void {
+    const buffer = this.buffer;
+    const at = this.used;
+    buffer[at] = (value >>> 24) & 0xff;
+    buffer[at + 1] = (value >>> 16) & 0xff;
+    buffer[at + 2] = (value >>> 8) & 0xff;
+    buffer[at + 3] = value & 0xff;
+    this.used = at + 4;
+  }
+
+  private int16(value: number): void {
+    this.buffer[this.used] = (value >>> 8) & 0xff;
+    this.buffer[this.used + 1] = value & 0xff;
+    this.used += 2;
+  }
+
+  private utf8(value: string): void {
+    if (value.length > SHORT) {
+      this.used += this.buffer.write(value, this.used);
+      return;
+    }
+    const buffer = this.buffer;
+    let at = this.used;
+    for (let index = 0; index < value.length; index += 1) {
+      const code = value.charCodeAt(index);
+      if (code >= 0x80) {
+        this.used += buffer.write(value, this.used);
+        return;
+      }
+      buffer[at++] = code;
+    }
+    this.used = at;
+  }
+
+  private uuidBytes(value: string): void {
+    const buffer = this.buffer;
+    let at = this.used;
+    let invalid = value.length !== 36;
+    for (let index = 0; index < 36 && !invalid; index += 2) {
+      if (index === 8 || index === 13 || index === 18 || index === 23) {
+        invalid = value.charCodeAt(index) !== 0x2d;
+        index += 1;
+      }
+      const high = hexDigit(value.charCodeAt(index));
+      const low = hexDigit(value.charCodeAt(index + 1));
+      invalid ||= high < 0 || low < 0;
+      buffer[at++] = (high << 4) | low;
+    }
+    if (invalid) throw new TypeError(`COPY of a uuid that is not one: ${value}`);
+    this.used = at;
+  }
+}
+
+/** A hex digit's value, or -1. */
+function hexDigit(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  const lower = code | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x57 : -1;
 }

@@ -15,7 +15,7 @@ import {
   type UnsourcedEvent,
   type UnsourcedFact,
 } from '@chiptrail/domain';
-import { copyRows, type Sql } from '@chiptrail/db';
+import { copyBinaryRows, type Sql } from '@chiptrail/db';
 import { EVENT_HEADER_COLUMNS, type EventHeader, type ReadShape } from '@chiptrail/event-store';
 import type { ShapedProjection, StagedBatch } from '@chiptrail/projections';
 
@@ -307,20 +307,6 @@ const CURRENT_FACTS_BY = {
   chip: `SELECT * FROM policy_facts WHERE chip = wanted.key OFFSET 0`,
   event_id: `SELECT * FROM policy_facts WHERE event_id = wanted.key ORDER BY known_from DESC LIMIT 1`,
 } as const;
-
-/** Renders instants as ISO text, each distinct one once. */
-function isoRenderer(): (instant: Date) => string {
-  const rendered = new Map<number, string>();
-  return (instant) => {
-    const time = instant.getTime();
-    let text = rendered.get(time);
-    if (text === undefined) {
-      text = instant.toISOString();
-      rendered.set(time, text);
-    }
-    return text;
-  };
-}
 
 /** Whether the chips a fact concerns are found among all registered chips (a band's or a company's), not named. */
 function concernsAllChips(fact: FactRow): boolean {
@@ -949,10 +935,7 @@ class PolicyWork implements StagedBatch {
   // --- writing ---------------------------------------------------------------------------------------------
 
   async flush(): Promise<void> {
-    // Most rows share their instants (an append's recorded and knowledge time, a rule's effective date): each is
-    // rendered once.
-    const iso = isoRenderer();
-    // New facts and knowledge changes (nearly all of a batch's bytes) go by COPY, each value parsed once. The rest go
+    // New facts and knowledge changes (nearly all of a batch's bytes) go by binary COPY: nothing to parse. The rest go
     // as one jsonb parameter per statement, in chunks: a rebuild's batches can outgrow jsonb's 256 MB limit.
     const write = async (sql: string, rows: readonly unknown[]) => {
       for (let start = 0; start < rows.length; start += FLUSH_CHUNK) {
@@ -981,16 +964,15 @@ class PolicyWork implements StagedBatch {
     }
     const inserts = this.newFacts.filter((f) => !empty(f));
     if (inserts.length > 0) {
-      await copyRows(
+      await copyBinaryRows(
         this.tx,
-        `COPY policy_facts (${FACT_COLUMNS}, known_to) FROM STDIN`,
+        `COPY policy_facts (${FACT_COLUMNS}, known_to) FROM STDIN WITH (FORMAT binary)`,
         inserts,
         (f, out) =>
           out
-            .text(f.eventId).text(iso(f.knownFrom)).text(f.type).nullable(f.entityKey).nullable(f.chip).nullable(f.dataFrom)
-            .text(iso(f.effectiveAt)).text(iso(f.recordedAt)).array(f.correctedBy ?? []).array(f.chips).array(f.companies)
-            .verbatimField(f.bandScoped ? 't' : 'f').text(f.knownTo ? iso(f.knownTo) : 'infinity')
-            .end(),
+            .row(13).uuid(f.eventId).timestamp(f.knownFrom).text(f.type).nullableText(f.entityKey).nullableText(f.chip)
+            .nullableUuid(f.dataFrom).timestamp(f.effectiveAt).timestamp(f.recordedAt).uuidArray(f.correctedBy ?? [])
+            .textArray(f.chips).textArray(f.companies).bool(f.bandScoped).timestamp(f.knownTo),
       );
     }
     const corrections = [...this.corrections.values()].filter((c) => c.changed);
@@ -1011,11 +993,11 @@ class PolicyWork implements StagedBatch {
       );
     }
     if (this.knowledgeChanges.size > 0) {
-      await copyRows(
+      await copyBinaryRows(
         this.tx,
-        `COPY knowledge_changes (event_id, known_at, chips) FROM STDIN`,
+        `COPY knowledge_changes (event_id, known_at, chips) FROM STDIN WITH (FORMAT binary)`,
         [...this.knowledgeChanges],
-        ([eventId, change], out) => out.text(eventId).text(iso(change.knownAt)).array(change.chips).end(),
+        ([eventId, change], out) => out.row(3).uuid(eventId).timestamp(change.knownAt).textArray(change.chips),
       );
     }
     const removed = [...this.registryChanges].filter(([, row]) => row === null).map(([chip]) => chip);
