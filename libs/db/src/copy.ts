@@ -5,9 +5,9 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { Database, type Sql } from './database';
 
 /**
- * Bulk writes through `COPY … FROM STDIN` (text or binary format). Each value is parsed once by its column's input function,
- * where a `jsonb_to_recordset` parameter is parsed as one document and then taken apart again: for the policy
- * projection's cited answers that was about half of what the server spent on them.
+ * Bulk writes through `COPY … FROM STDIN`. In text, each value is parsed once by its column's input function, where a
+ * `jsonb_to_recordset` parameter is parsed as one document and then taken apart again (for the policy projection's
+ * cited answers that was about half of what the server spent on them); in binary, values are not parsed at all.
  */
 const COPY_ROWS = 10_000;
 
