@@ -16,7 +16,8 @@ const COPY_ROWS = 10_000;
  * stream asks for them, and sent in buffers of about CHUNK_BYTES.
  */
 export async function copyWritten(tx: Sql, statement: string, lines: (out: CopyLine) => Iterable<unknown>): Promise<void> {
-  await copyChunks(tx, statement, chunks(lines));
+  const out = new CopyLine();
+  await copyChunks(tx, statement, drained(out, lines(out)));
 }
 
 async function copyChunks(tx: Sql, statement: string, chunks: Iterable<Buffer>): Promise<void> {
@@ -137,9 +138,9 @@ export class CopyLine extends CopyBuffers {
   }
 }
 
-function* chunks(lines: (out: CopyLine) => Iterable<unknown>): Generator<Buffer> {
-  const out = new CopyLine();
-  for (const _ of lines(out)) if (out.filled) yield* out.full.splice(0);
+/** What `written` writes into `out`, in its buffers as they fill (`written` pauses after each line or row). */
+function* drained(out: CopyBuffers, written: Iterable<unknown>): Generator<Buffer> {
+  for (const _ of written) if (out.filled) yield* out.full.splice(0);
   yield* out.take();
 }
 
@@ -150,18 +151,20 @@ function* chunks(lines: (out: CopyLine) => Iterable<unknown>): Generator<Buffer>
  */
 export async function copyBinaryRows<T>(tx: Sql, statement: string, rows: readonly T[], row: (row: T, out: CopyRow) => void): Promise<void> {
   for (let start = 0; start < rows.length; start += COPY_ROWS) {
-    await copyChunks(tx, statement, binaryChunks(rows.slice(start, start + COPY_ROWS), row));
+    const slice = rows.slice(start, start + COPY_ROWS);
+    const out = new CopyRow();
+    await copyChunks(
+      tx,
+      statement,
+      drained(
+        out,
+        (function* () {
+          for (const each of slice) yield row(each, out);
+          out.end();
+        })(),
+      ),
+    );
   }
-}
-
-function* binaryChunks<T>(rows: readonly T[], write: (row: T, out: CopyRow) => void): Generator<Buffer> {
-  const out = new CopyRow();
-  for (const row of rows) {
-    write(row, out);
-    if (out.filled) yield* out.full.splice(0);
-  }
-  out.end();
-  yield* out.take();
 }
 
 /** The binary format's signature, flags and header extension length. */
