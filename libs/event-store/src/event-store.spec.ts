@@ -163,6 +163,57 @@ describe('append', () => {
   });
 });
 
+describe('appends made together', () => {
+  it('go as one statement, each with its own version check, answer and hash chain', async () => {
+    const [a, b, behind, c, d] = [stream('together'), stream('together'), stream('together'), stream('together'), stream('together')];
+    await store.append(behind, 'no_stream', [event()]);
+    const before = await sequenceValue();
+    // Five callers in one tick, as a worker's deliveries or writers in step make them.
+    const answers = await Promise.allSettled([
+      store.append(a, 'no_stream', [event('A')]),
+      store.append(b, 'any', [event('B')]),
+      store.append(behind, 5, [event('Late')]),
+      store.append(c, 'no_stream', [event('C', { awkward: 'tab\there "quoted" ü 💾' })]),
+      store.append(d, 'no_stream', [event('D')]),
+    ]);
+    expect(answers.map((answer) => answer.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect((answers[2] as PromiseRejectedResult).reason).toMatchObject({ code: 'stream_version_conflict', actual: 1, expected: 5 });
+    const written = await Promise.all([a, b, c, d].map(async (id) => (await store.readStream(id))[0]!));
+    expect(new Set(written.map((e) => e.transactionId)).size).toBe(1);
+    expect(written.map((e) => [e.type, e.streamVersion])).toEqual([['A', 1], ['B', 1], ['C', 1], ['D', 1]]);
+    const fulfilled = answers.filter((answer): answer is PromiseFulfilledResult<Awaited<ReturnType<EventStore['append']>>> => answer.status === 'fulfilled');
+    expect(fulfilled.map((answer) => answer.value.events[0])).toEqual(
+      written.map((e) => ({ id: e.id, position: e.position, streamVersion: e.streamVersion, recordedAt: e.recordedAt })),
+    );
+    // Positions only for the appends written.
+    expect(await sequenceValue()).toBe(before + 4);
+    await store.append(a, 1, [event('A2')]);
+    expect(await store.readStream(behind)).toHaveLength(1);
+    expect(await verifyIntegrity(db, () => new Date())).toMatchObject({ ok: true, brokenCount: 0 });
+  });
+
+  it('refused by the server, fail alone; two on one stream meet at its version', async () => {
+    const [good, bad, other, shared] = [stream('together'), stream('together'), stream('together'), stream('together')];
+    const answers = await Promise.allSettled([
+      store.append(good, 'no_stream', [event('Good')]),
+      store.append(bad, 'no_stream', [event('Bad', { text: 'nul \u0000 byte' })]),
+      store.append(other, 'no_stream', [event('Other')]),
+      store.append(shared, 'no_stream', [event('First')]),
+      store.append(shared, 'no_stream', [event('Second')]),
+    ]);
+    expect(answers.slice(0, 3).map((answer) => answer.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((answers[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'invalid_text' });
+    expect(await store.streamVersion(bad)).toBe(0);
+    expect((await store.readStream(good)).map((e) => e.type)).toEqual(['Good']);
+    // Exactly one of the two no_stream appends to one stream wins; the other learns the version it lost to.
+    const onShared = answers.slice(3);
+    expect(onShared.filter((answer) => answer.status === 'fulfilled')).toHaveLength(1);
+    expect(onShared.find((answer) => answer.status === 'rejected')).toMatchObject({ reason: { code: 'stream_version_conflict', actual: 1 } });
+    expect(await store.readStream(shared)).toHaveLength(1);
+    expect(await verifyIntegrity(db, () => new Date())).toMatchObject({ ok: true, brokenCount: 0 });
+  });
+});
+
 describe('idempotency', () => {
   it('answers a retried append with the original result and writes nothing', async () => {
     const id = stream();

@@ -1,5 +1,6 @@
 import { ConflictError, ValidationError } from '@chiptrail/domain';
 import { hash } from 'node:crypto';
+import { DatabaseError } from 'pg';
 import { Database, type Sql, copyWritten, pgErrorCode } from '@chiptrail/db';
 import { Clock, uuidv7, UUID_PATTERN } from '@chiptrail/runtime';
 import type { AppendNotifier } from './append-notifier';
@@ -121,35 +122,122 @@ const APPEND_ONE_WITH_ID_SQL = `SELECT event_id, global_position, stream_version
   FROM append_event($1, $2, $3::uuid, $4, $5::int, $6::jsonb, $7::jsonb, $8::timestamptz, true)`;
 
 /**
- * One new event (no client id, so no idempotency check): the same rules as append_event in one plain statement. Run
- * through the plpgsql function, the append cost the server 1–13 % more CPU (the function call, its three statements
- * and returning a set; perf task-clock of each backend over 9,000 interleaved appends, five runs). An expected version
- * that does not match filters the row out before a position is drawn, and the empty result tells the store to report
- * the conflict. The digest is event_digest_payload's expression written out: calling the plpgsql function cost each
- * append 6–25 µs more of the server's CPU (8 writers, CPU time of the backends per append, repeated runs); the specs
- * verify appended events against the function. Only what the caller lacks comes back, the time as epoch milliseconds:
- * parsing a timestamp and three columns more cost the client about 8 µs per append.
+ * New events (no client id, so no idempotency check), one per append and one append per stream, `count` appends in
+ * one statement: the same rules as append_event, each append's on its own row. Run through the plpgsql function, an
+ * append cost the server 1–13 % more CPU (the function call, its three statements and returning a set; perf
+ * task-clock of each backend over 9,000 interleaved appends, five runs). An expected version that does not match
+ * filters its row out before a position is drawn, and the missing row tells the store to report the conflict. The
+ * digest is event_digest_payload's expression written out: calling the plpgsql function cost each append 6–25 µs more
+ * of the server's CPU (8 writers, CPU time of the backends per append, repeated runs); the specs verify appended
+ * events against the function. Only what the caller lacks comes back, the time as epoch milliseconds: parsing a
+ * timestamp and three columns more cost the client about 8 µs per append.
  */
-const APPEND_NEW_SQL = `WITH head AS MATERIALIZED (
-    SELECT coalesce(last.stream_version, 0) AS version, coalesce(last.hash, '\\x'::bytea) AS hash
-      FROM (SELECT) one
-      LEFT JOIN LATERAL (SELECT e.stream_version, e.hash FROM events e WHERE e.stream_id = $1
+function appendNewEventsSql(count: number): string {
+  const rows = Array.from({ length: count }, (_, index) => {
+    const p = (n: number) => `$${index * 8 + n}`;
+    // The first row's casts type the columns; the later rows' parameters take their types from them.
+    return index === 0
+      ? `(${p(1)}::text, ${p(2)}::bigint, ${p(3)}::uuid, ${p(4)}::text, ${p(5)}::int, ${p(6)}::jsonb, ${p(7)}::jsonb, ${p(8)}::timestamptz)`
+      : `(${[1, 2, 3, 4, 5, 6, 7, 8].map(p).join(', ')})`;
+  });
+  return `WITH appended (stream_id, expected, event_id, type, schema_version, data, metadata, effective_at) AS (
+    VALUES ${rows.join(',\n           ')}
+  ), head AS MATERIALIZED (
+    SELECT a.*, coalesce(last.stream_version, 0) AS version, coalesce(last.hash, '\\x'::bytea) AS hash
+      FROM appended a
+      LEFT JOIN LATERAL (SELECT e.stream_version, e.hash FROM events e WHERE e.stream_id = a.stream_id
                           ORDER BY e.stream_version DESC LIMIT 1) last ON true
   ), next AS MATERIALIZED (
-    SELECT h.version + 1 AS version, h.hash, nextval('events_position_seq') AS position, clock_timestamp() AS now,
+    SELECT h.*, h.version + 1 AS next_version, nextval('events_position_seq') AS position, clock_timestamp() AS now,
            pg_current_xact_id() AS txid
       FROM head h
-     WHERE $2::bigint = -1 OR ($2 = -2 AND h.version = 0) OR ($2 = -3 AND h.version > 0) OR h.version = $2
+     WHERE h.expected = -1 OR (h.expected = -2 AND h.version = 0) OR (h.expected = -3 AND h.version > 0) OR h.version = h.expected
   )
   INSERT INTO events (global_position, event_id, stream_id, stream_version, type, schema_version, data, metadata,
                       recorded_at, effective_at, transaction_id, hash)
-  SELECT n.position, $3::uuid, $1::text, n.version, $4::text, $5::int, $6::jsonb, $7::jsonb, n.now, $8::timestamptz, n.txid,
+  SELECT n.position, n.event_id, n.stream_id, n.next_version, n.type, n.schema_version, n.data, n.metadata, n.now, n.effective_at, n.txid,
          sha256(n.hash || convert_to(jsonb_build_array(
-           n.position, $3::uuid, $1::text, n.version, $4::text, $5::int, $6::jsonb, $7::jsonb,
-           (extract(epoch FROM n.now) * 1000000)::bigint, (extract(epoch FROM $8::timestamptz) * 1000000)::bigint, n.txid::text
+           n.position, n.event_id, n.stream_id, n.next_version, n.type, n.schema_version, n.data, n.metadata,
+           (extract(epoch FROM n.now) * 1000000)::bigint, (extract(epoch FROM n.effective_at) * 1000000)::bigint, n.txid::text
          )::text, 'UTF8'))
     FROM next n
-  RETURNING global_position, stream_version, floor(extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_ms`;
+  RETURNING stream_id, global_position, stream_version, floor(extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_ms`;
+}
+
+/** At most this many appends share a statement (eight parameters each). */
+const MAX_GROUP = 100;
+
+const appendNewEventsStatements: string[] = [];
+
+function appendNewEvents(count: number): { name: string; text: string } {
+  return { name: `append_new_events_${count}`, text: (appendNewEventsStatements[count] ??= appendNewEventsSql(count)) };
+}
+
+/** The parameters of one new event's append, in the order appendNewEventsSql takes them. */
+type NewEventValues = [streamId: string, expected: number, id: string, type: string, schemaVersion: number, data: string, metadata: string, effectiveAt: string];
+
+interface WaitingAppend {
+  readonly values: NewEventValues;
+  readonly resolve: (rows: AppendedRow[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Appends of one new event each, made in the same tick by different callers (a worker recording deliveries, requests
+ * answered together, writers in step), go to the server as one statement: one round trip, one transaction and one
+ * commit for all of them. Eight writers in step, each paying their own, made 0.7–0.8 × the appends of raw single-row
+ * INSERTs; as one statement, 1.1 ×, the machine's CPU per append down from ~480 to ~170 µs. Each append keeps its own
+ * version check (a mismatch leaves only its row out) and its own answer. Nothing waits for a statement in flight, so
+ * an append held at a stream's unique key (by an import still open) holds up only its own group.
+ */
+class NewEventAppends {
+  private waiting: WaitingAppend[] = [];
+
+  constructor(private readonly db: Sql) {}
+
+  /** The appended row, or none when the stream was not at the expected version. */
+  append(values: NewEventValues): Promise<AppendedRow[]> {
+    return new Promise((resolve, reject) => {
+      if (this.waiting.push({ values, resolve, reject }) === 1) queueMicrotask(() => this.sendWaiting());
+    });
+  }
+
+  private sendWaiting(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    // One append per stream in a statement (its head is read once, before any row is written): a stream's second
+    // append goes in a statement of its own, side by side, and meets the first at the stream's unique key, as it
+    // would have alone.
+    const rounds: WaitingAppend[][] = [];
+    const seen = new Map<string, number>();
+    for (const append of waiting) {
+      const round = seen.get(append.values[0]) ?? 0;
+      seen.set(append.values[0], round + 1);
+      (rounds[round] ??= []).push(append);
+    }
+    for (const round of rounds) {
+      for (let start = 0; start < round.length; start += MAX_GROUP) void this.send(round.slice(start, start + MAX_GROUP));
+    }
+  }
+
+  private async send(group: readonly WaitingAppend[]): Promise<void> {
+    try {
+      const { rows } = await this.db.query<AppendedRow & { stream_id: string }>({
+        ...appendNewEvents(group.length),
+        values: group.flatMap((append) => append.values),
+      });
+      for (const append of group) append.resolve(rows.filter((row) => row.stream_id === append.values[0]));
+    } catch (error) {
+      // The server refused the statement and wrote none of it: one append's content or a race at a unique key. Each
+      // goes again alone, for its own answer. Any other failure (the connection) is every append's.
+      if (group.length > 1 && error instanceof DatabaseError) {
+        for (const append of group) void this.send([append]);
+        return;
+      }
+      for (const append of group) append.reject(error);
+    }
+  }
+}
 
 /** What an append statement returns: append_event(s) all of it, the new-event statement only what the caller lacks. */
 type AppendedRow =
@@ -179,11 +267,15 @@ interface EventRow {
 
 /** The append-only event log in PostgreSQL. */
 export class EventStore {
+  private readonly newEvents: NewEventAppends;
+
   constructor(
     private readonly db: Sql,
     private readonly clock: Clock,
     private readonly notifier?: AppendNotifier,
-  ) {}
+  ) {
+    this.newEvents = new NewEventAppends(db);
+  }
 
   /**
    * Appends `events` to `streamId` in one statement and one transaction, if the stream is at `expected`.
@@ -201,11 +293,9 @@ export class EventStore {
     const expectedCode = typeof expected === 'number' ? expected : EXPECTED_CODES[expected];
     const one = events.length === 1 ? (events[0] as EventToAppend) : undefined;
     // One event (the usual case) goes without arrays, which cost both sides a round of escaping and parsing.
-    const oneValues = one && [streamId, expectedCode, ids[0], one.type, one.schemaVersion ?? 1, JSON.stringify(one.data), JSON.stringify(one.metadata), one.effectiveAt.toISOString()];
+    const oneValues = one && ([streamId, expectedCode, ids[0], one.type, one.schemaVersion ?? 1, JSON.stringify(one.data), JSON.stringify(one.metadata), one.effectiveAt.toISOString()] as NewEventValues);
     const query = oneValues
-      ? clientIds
-        ? { name: 'append_event', text: APPEND_ONE_WITH_ID_SQL, values: oneValues }
-        : { name: 'append_new_event', text: APPEND_NEW_SQL, values: oneValues }
+      ? { ...(clientIds ? { name: 'append_event', text: APPEND_ONE_WITH_ID_SQL } : appendNewEvents(1)), values: oneValues }
       : {
           name: 'append_events',
           text: APPEND_SQL,
@@ -221,11 +311,12 @@ export class EventStore {
             clientIds,
           ],
         };
-    const run = (sql: Sql) => sql.query<AppendedRow>(query);
+    const run = async (): Promise<AppendedRow[]> =>
+      oneValues && !clientIds && !tx ? this.newEvents.append(oneValues) : (await (tx ?? this.db).query<AppendedRow>(query)).rows;
     let rows;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        rows = (await run(tx ?? this.db)).rows;
+        rows = await run();
         break;
       } catch (error) {
         const constraint = pgErrorCode(error) === '23505' ? String((error as { constraint?: string }).constraint ?? '') : '';
