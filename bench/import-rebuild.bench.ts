@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { copyText, createScratchDatabase, Database, type ScratchDatabase } from '@chiptrail/db';
+import { createScratchDatabase, Database, type ScratchDatabase } from '@chiptrail/db';
 import {
   interleavedMedians,
   median,
@@ -168,6 +168,11 @@ async function rawCopy(database: ScratchDatabase, file: string, lines: number): 
   }
 }
 
+
+/** A text value as COPY's text format reads it: backslash, tab and line breaks escaped; everything else as it is. */
+function copyText(value: string): string {
+  return value.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+}
 
 /** Every column of every event, in pages of 1,000 by position, parsed by the driver: what any reader pays. */
 async function rawRead(database: ScratchDatabase): Promise<number> {

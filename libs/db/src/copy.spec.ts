@@ -1,5 +1,5 @@
 import { createTestDatabase, type TestDatabase } from '@chiptrail/testing';
-import { copyBinaryRows, copyWritten } from './copy';
+import { CopyRow, copyBinaryRows, copyBinaryWritten } from './copy';
 import { Database } from './database';
 
 let database: TestDatabase;
@@ -15,42 +15,46 @@ afterAll(async () => {
   await database?.drop();
 });
 
-it('writes text lines with every escape COPY needs, and verbatim fields as given', async () => {
-  // COPY's own escapes and the text that means NULL to it. Short values are escaped a character at a time, long ones
-  // (over 64) another way: both kinds.
-  const short = ['plain', '', 'tab\there', 'line\nbreak', 'cr\rhere', 'back\\slash', '\\N', 'quote "q"', 'NULL', 'ü 😀', ' spaced '];
-  const hostile = [...short, ...short.map((value) => `${'long '.repeat(14)}${value}\\"\t"`)];
-  const rows = Array.from({ length: 25_001 }, (_, n) => ({ n, text: hostile[n % hostile.length]!, flag: n % 2 === 0 }));
-  const stored = await db.transaction(async (tx) => {
-    await tx.query(`CREATE TEMP TABLE copied (n int PRIMARY KEY, text text NOT NULL, flag boolean NOT NULL, empty text) ON COMMIT DROP`);
-    await copyWritten(tx, `COPY copied (n, text, flag, empty) FROM STDIN`, function* (out) {
-      for (const r of rows) yield out.text(String(r.n)).text(r.text).verbatimField(r.flag ? 't' : 'f').verbatimField('\\N').end();
-    });
-    return (await tx.query(`SELECT n, text, flag, empty FROM copied ORDER BY n`)).rows;
+it('writes numbers, bytes and jsonb taken from a buffer exactly as given, among rows larger than its buffers', async () => {
+  // Sizes around the 256 KiB buffers: a jsonb that only just fits, one that does not, one far over, in UTF-8 of 1-4
+  // bytes, each taken out of a larger buffer.
+  const pieces = ['a', 'ü', '€', '😀'];
+  const rows = Array.from({ length: 600 }, (_, n) => {
+    const text = n % 150 === 7 ? pieces[n % 4]!.repeat(90_000 + n) : `${pieces[n % 4]!.repeat(n * 7)}\t\\${n}`;
+    return {
+      n,
+      big: [0, 1, -1, 2 ** 31, -(2 ** 32) - 5, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER][n % 7]!,
+      small: [0, 1, -1, 2 ** 31 - 1, -(2 ** 31)][n % 5]!,
+      bytes: Buffer.from(Array.from({ length: n % 40 }, (_, i) => (i * 37 + n) % 256)),
+      document: { text, n, list: [true, null, 1.5] },
+    };
   });
-  expect(stored).toEqual(rows.map((row) => ({ ...row, empty: null })));
+  const stored = await db.transaction(async (tx) => {
+    await tx.query(`CREATE TEMP TABLE numbers_and_bytes (n int PRIMARY KEY, big bigint NOT NULL, small int NOT NULL, bytes bytea NOT NULL, document jsonb NOT NULL) ON COMMIT DROP`);
+    await copyBinaryWritten(tx, `COPY numbers_and_bytes (n, big, small, bytes, document) FROM STDIN WITH (FORMAT binary)`, function* (out) {
+      for (const r of rows) {
+        const json = JSON.stringify(r.document);
+        const source = Buffer.from(`prefix ${json} suffix`);
+        const start = Buffer.byteLength('prefix ');
+        yield out.row(5).integer(r.n).bigint(r.big).integer(r.small).bytea(r.bytes).jsonb(source, start, start + Buffer.byteLength(json));
+      }
+    });
+    return (await tx.query(`SELECT n, big::text, small, bytes, document FROM numbers_and_bytes ORDER BY n`)).rows;
+  });
+  expect(stored).toEqual(rows.map((r) => ({ ...r, big: String(r.big) })));
 });
 
-it('writes lines longer than its buffers, and multi-byte text wherever a buffer ends, byte for byte', async () => {
-  // Sizes around the 256 KiB buffers: a line that only just fits, one that does not, one far over, in UTF-8 of 1-4 bytes.
-  const pieces = ['a', 'ü', '€', '😀'];
-  const rows = Array.from({ length: 600 }, (_, n) => ({
-    n,
-    text: n % 150 === 7 ? pieces[n % 4]!.repeat(90_000 + n) : `${pieces[n % 4]!.repeat(n * 7)}\t${n}`,
-  }));
-  const stored = await db.transaction(async (tx) => {
-    await tx.query(`CREATE TEMP TABLE long_lines (n int PRIMARY KEY, text text NOT NULL) ON COMMIT DROP`);
-    await copyWritten(tx, `COPY long_lines (n, text) FROM STDIN`, function* (out) {
-      for (const r of rows) yield out.text(String(r.n)).text(r.text).end();
-    });
-    return (await tx.query(`SELECT n, text FROM long_lines ORDER BY n`)).rows;
-  });
-  expect(stored).toEqual(rows);
+it('refuses numbers their columns cannot hold exactly, before writing them', () => {
+  const out = new CopyRow();
+  expect(() => out.bigint(2 ** 53)).toThrow(RangeError);
+  expect(() => out.bigint(1.5)).toThrow(RangeError);
+  expect(() => out.integer(2 ** 31)).toThrow(RangeError);
+  expect(() => out.integer(Number.NaN)).toThrow(RangeError);
 });
 
 it('refuses to COPY on the pool, where it would run outside the caller’s transaction', async () => {
-  await expect(copyWritten(db, `COPY copied (n) FROM STDIN`, function* (out) {
-    yield out.text('1').end();
+  await expect(copyBinaryWritten(db, `COPY copied (n) FROM STDIN WITH (FORMAT binary)`, function* (out) {
+    yield out.row(1).text('1');
   })).rejects.toThrow(/transaction/);
   await expect(copyBinaryRows(db, `COPY copied (n) FROM STDIN WITH (FORMAT binary)`, ['1'], (n, out) => out.row(1).text(n))).rejects.toThrow(/transaction/);
 });

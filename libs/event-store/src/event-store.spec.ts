@@ -301,22 +301,35 @@ describe('bulk import', () => {
   it('imports many streams in one transaction, in order, chained like appends; later appends continue the chain', async () => {
     const existing = stream('existing');
     await store.append(existing, 'no_stream', [event('Before', { n: 0 })]);
-    const fresh = [stream('import'), stream('import')];
+    const fresh = [stream('import'), stream('import "quoted" \\ ü')];
     const tricky = { text: 'tab\there\nnew line \\ backslash "quotes" ünïcödé 💾', nested: { list: [1, 2.5, null, true] } };
     const result = await store.import([
       { streamId: fresh[0]!, expected: 'no_stream', events: [event('A', { n: 1 }), event('A', tricky), event('A', { n: 3 })] },
       { streamId: existing, expected: 1, events: [event('B', { n: 4 }), event('B', { n: 5 })] },
-      { streamId: fresh[1]!, expected: 'any', events: [event('C', { n: 6 })] },
+      {
+        streamId: fresh[1]!,
+        expected: 'any',
+        events: [
+          event('C', { n: 6 }),
+          // The epoch itself and an instant before it, a schema version, and quotes and non-ASCII outside the data.
+          event('Quoted "C"', tricky, { effectiveAt: new Date(0), schemaVersion: 3, metadata: { actor: 'user:spec@example.com', source: { title: 'Règle 中文 "q"' } } }),
+          event('C', { n: 8 }, { effectiveAt: new Date('1960-02-29T12:34:56.789Z') }),
+        ],
+      },
     ]);
-    expect(result).toMatchObject({ imported: 6, duplicate: false });
-    expect(result.lastPosition - result.firstPosition).toBeGreaterThanOrEqual(5);
+    expect(result).toMatchObject({ imported: 8, duplicate: false });
+    expect(result.lastPosition - result.firstPosition).toBeGreaterThanOrEqual(7);
 
     const first = await store.readStream(fresh[0]!);
     expect(first.map((e) => [e.streamVersion, e.data])).toEqual([[1, { n: 1 }], [2, tricky], [3, { n: 3 }]]);
     expect(first.map((e) => e.position)).toEqual([...first.map((e) => e.position)].sort((a, b) => a - b));
     expect(new Set(first.map((e) => e.recordedAt.getTime())).size).toBe(1);
     expect((await store.readStream(existing)).map((e) => e.streamVersion)).toEqual([1, 2, 3]);
-    expect(await store.streamVersion(fresh[1]!)).toBe(1);
+    expect((await store.readStream(fresh[1]!)).map((e) => [e.type, e.schemaVersion, e.effectiveAt.toISOString(), e.metadata.source?.title])).toEqual([
+      ['C', 1, '2025-04-09T00:00:00.000Z', undefined],
+      ['Quoted "C"', 3, '1970-01-01T00:00:00.000Z', 'Règle 中文 "q"'],
+      ['C', 1, '1960-02-29T12:34:56.789Z', undefined],
+    ]);
 
     await store.append(existing, 3, [event('After', { n: 7 })]);
     expect(await verifyIntegrity(db, () => new Date())).toMatchObject({ ok: true, brokenCount: 0 });
