@@ -2,6 +2,13 @@ import type { AppConfig } from '@chiptrail/config';
 import { Database, EmbeddedDatabase } from '@chiptrail/db';
 import { QueueBackend } from '@chiptrail/queue';
 
+/**
+ * How long the batch commands (import, rebuild, verify) wait for a new connection. The api fails fast; a batch job
+ * that opens connections late (a rebuild builds its deferred indexes on fresh ones) waits for a server busy writing
+ * back what it just wrote, rather than fail after minutes of work (5 s ran out there once, on a slow disk).
+ */
+export const BATCH_CONNECT_TIMEOUT_MS = 60_000;
+
 export interface PreparedDatabase {
   /** Owner role: migrations, verification, rebuilds. */
   readonly ownerUrl: string;

@@ -9,7 +9,7 @@ import { Clock, Logger } from '@chiptrail/runtime';
 // The policy library's own files: its index would load the HTTP layer too.
 import { ImportPolicyEvents } from '../../../libs/policy/src/import-policy-events.handler';
 import { importNdjson } from '../../../libs/policy/src/ndjson-import';
-import { prepareDatabase } from './database-setup';
+import { BATCH_CONNECT_TIMEOUT_MS, prepareDatabase } from './database-setup';
 
 /**
  * `npm run import -- <file.ndjson>`: records many policy events, one `POST /api/v1/events` body per line, through
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = new Logger(config.logLevel);
   const database = await prepareDatabase(config, (line) => logger.info(line, 'Import'));
-  const db = await Database.connect({ url: database.appUrl, poolSize: 2, applicationName: 'chiptrail-import', statementTimeoutMs: 0 });
+  const db = await Database.connect({ url: database.appUrl, poolSize: 2, applicationName: 'chiptrail-import', statementTimeoutMs: 0, connectTimeoutMs: BATCH_CONNECT_TIMEOUT_MS });
   const clock = new Clock();
   const started = Date.now();
   try {

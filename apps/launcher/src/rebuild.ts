@@ -5,7 +5,7 @@ import { EventStore } from '@chiptrail/event-store';
 import { rebuildProjection } from '@chiptrail/projections';
 import { Clock, Logger } from '@chiptrail/runtime';
 import { rebuildableProjections } from '../../worker/src/worker-parts';
-import { prepareDatabase } from './database-setup';
+import { BATCH_CONNECT_TIMEOUT_MS, prepareDatabase } from './database-setup';
 import { progressLine } from './progress';
 
 /** `npm run projections:rebuild [name]`: replays the log into fresh tables and swaps them in (all projections by default). */
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const logger = new Logger(config.logLevel);
   const database = await prepareDatabase(config, (line) => logger.info(line, 'Rebuild'));
   // Three connections: the batch being applied, the next one being read, the fresh tables' statistics.
-  const db = await Database.connect({ url: database.ownerUrl, poolSize: 4, applicationName: 'chiptrail-rebuild', statementTimeoutMs: 0 });
+  const db = await Database.connect({ url: database.ownerUrl, poolSize: 4, applicationName: 'chiptrail-rebuild', statementTimeoutMs: 0, connectTimeoutMs: BATCH_CONNECT_TIMEOUT_MS });
   const store = new EventStore(db, new Clock());
   const started = Date.now();
   try {

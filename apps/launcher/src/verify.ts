@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '@chiptrail/config';
 import { Database } from '@chiptrail/db';
 import { verifyIntegrity } from '@chiptrail/event-store';
 import { Logger } from '@chiptrail/runtime';
-import { prepareDatabase } from './database-setup';
+import { BATCH_CONNECT_TIMEOUT_MS, prepareDatabase } from './database-setup';
 import { progressLine } from './progress';
 
 /** `npm run verify`: recomputes the hash chain; exits 1 and names the first broken link if there is one. */
@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = new Logger(config.logLevel);
   const database = await prepareDatabase(config, (line) => logger.info(line, 'Verify'));
-  const db = await Database.connect({ url: database.ownerUrl, poolSize: 2, applicationName: 'chiptrail-verify', statementTimeoutMs: 0 });
+  const db = await Database.connect({ url: database.ownerUrl, poolSize: 2, applicationName: 'chiptrail-verify', statementTimeoutMs: 0, connectTimeoutMs: BATCH_CONNECT_TIMEOUT_MS });
   const started = Date.now();
   try {
     const report = await verifyIntegrity(db, () => new Date(), (done, total) =>
