@@ -123,14 +123,16 @@ const APPEND_ONE_WITH_ID_SQL = `SELECT event_id, global_position, stream_version
 
 /**
  * New events (no client id, so no idempotency check), one per append and one append per stream, `count` appends in
- * one statement: the same rules as append_event, each append's on its own row. Run through the plpgsql function, an
- * append cost the server 1–13 % more CPU (the function call, its three statements and returning a set; perf
- * task-clock of each backend over 9,000 interleaved appends, five runs). An expected version that does not match
- * filters its row out before a position is drawn, and the missing row tells the store to report the conflict. The
- * digest is event_digest_payload's expression written out: calling the plpgsql function cost each append 6–25 µs more
- * of the server's CPU (8 writers, CPU time of the backends per append, repeated runs); the specs verify appended
- * events against the function. Only what the caller lacks comes back, the time as epoch milliseconds: parsing a
- * timestamp and three columns more cost the client about 8 µs per append.
+ * one statement: the same rules as append_event, each append's on its own row. Its position, time and transaction
+ * are drawn in a lateral subquery whose filter is the version check, so a mismatch draws nothing and its missing row
+ * tells the store to report the conflict; carried through materialized CTEs instead, each row's data and metadata were
+ * copied twice (8 % more of the machine's CPU for one writer's appends, interleaved runs). Run through the plpgsql
+ * function, an append cost the server 1–13 % more CPU (the function call, its three statements and returning a set;
+ * perf task-clock of each backend over 9,000 interleaved appends, five runs). The digest is event_digest_payload's
+ * expression written out: calling the plpgsql function cost each append 6–25 µs more of the server's CPU (8 writers,
+ * CPU time of the backends per append, repeated runs); the specs verify appended events against the function. Only
+ * what the caller lacks comes back, the time as epoch milliseconds: parsing a timestamp and three columns more cost
+ * the client about 8 µs per append.
  */
 function appendNewEventsSql(count: number): string {
   const rows = Array.from({ length: count }, (_, index) => {
@@ -140,27 +142,22 @@ function appendNewEventsSql(count: number): string {
       ? `(${p(1)}::text, ${p(2)}::bigint, ${p(3)}::uuid, ${p(4)}::text, ${p(5)}::int, ${p(6)}::jsonb, ${p(7)}::jsonb, ${p(8)}::timestamptz)`
       : `(${[1, 2, 3, 4, 5, 6, 7, 8].map(p).join(', ')})`;
   });
-  return `WITH appended (stream_id, expected, event_id, type, schema_version, data, metadata, effective_at) AS (
-    VALUES ${rows.join(',\n           ')}
-  ), head AS MATERIALIZED (
-    SELECT a.*, coalesce(last.stream_version, 0) AS version, coalesce(last.hash, '\\x'::bytea) AS hash
-      FROM appended a
-      LEFT JOIN LATERAL (SELECT e.stream_version, e.hash FROM events e WHERE e.stream_id = a.stream_id
-                          ORDER BY e.stream_version DESC LIMIT 1) last ON true
-  ), next AS MATERIALIZED (
-    SELECT h.*, h.version + 1 AS next_version, nextval('events_position_seq') AS position, clock_timestamp() AS now,
-           pg_current_xact_id() AS txid
-      FROM head h
-     WHERE h.expected = -1 OR (h.expected = -2 AND h.version = 0) OR (h.expected = -3 AND h.version > 0) OR h.version = h.expected
-  )
-  INSERT INTO events (global_position, event_id, stream_id, stream_version, type, schema_version, data, metadata,
+  return `INSERT INTO events (global_position, event_id, stream_id, stream_version, type, schema_version, data, metadata,
                       recorded_at, effective_at, transaction_id, hash)
-  SELECT n.position, n.event_id, n.stream_id, n.next_version, n.type, n.schema_version, n.data, n.metadata, n.now, n.effective_at, n.txid,
-         sha256(n.hash || convert_to(jsonb_build_array(
-           n.position, n.event_id, n.stream_id, n.next_version, n.type, n.schema_version, n.data, n.metadata,
-           (extract(epoch FROM n.now) * 1000000)::bigint, (extract(epoch FROM n.effective_at) * 1000000)::bigint, n.txid::text
+  SELECT n.position, a.event_id, a.stream_id, n.version, a.type, a.schema_version, a.data, a.metadata, n.now, a.effective_at, n.txid,
+         sha256(n.head || convert_to(jsonb_build_array(
+           n.position, a.event_id, a.stream_id, n.version, a.type, a.schema_version, a.data, a.metadata,
+           (extract(epoch FROM n.now) * 1000000)::bigint, (extract(epoch FROM a.effective_at) * 1000000)::bigint, n.txid::text
          )::text, 'UTF8'))
-    FROM next n
+    FROM (VALUES ${rows.join(',\n                 ')}) a (stream_id, expected, event_id, type, schema_version, data, metadata, effective_at)
+    LEFT JOIN LATERAL (SELECT e.stream_version, e.hash FROM events e WHERE e.stream_id = a.stream_id
+                        ORDER BY e.stream_version DESC LIMIT 1) last ON true
+    CROSS JOIN LATERAL (
+      SELECT coalesce(last.stream_version, 0) + 1 AS version, coalesce(last.hash, '\\x'::bytea) AS head,
+             nextval('events_position_seq') AS position, clock_timestamp() AS now, pg_current_xact_id() AS txid
+       WHERE a.expected = -1 OR (a.expected = -2 AND last.stream_version IS NULL)
+          OR (a.expected = -3 AND last.stream_version IS NOT NULL) OR coalesce(last.stream_version, 0) = a.expected
+    ) n
   RETURNING stream_id, global_position, stream_version, floor(extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_ms`;
 }
 
