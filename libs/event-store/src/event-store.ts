@@ -170,6 +170,8 @@ function appendNewEvents(count: number): { name: string; text: string } {
   return { name: `append_new_events_${count}`, text: (appendNewEventsStatements[count] ??= appendNewEventsSql(count)) };
 }
 
+const APPEND_NEW_ONE = appendNewEvents(1);
+
 /** The parameters of one new event's append, in the order appendNewEventsSql takes them. */
 type NewEventValues = [streamId: string, expected: number, id: string, type: string, schemaVersion: number, data: string, metadata: string, effectiveAt: string];
 
@@ -219,10 +221,9 @@ class NewEventAppends {
 
   private async send(group: readonly WaitingAppend[]): Promise<void> {
     try {
-      const { rows } = await this.db.query<AppendedRow & { stream_id: string }>({
-        ...appendNewEvents(group.length),
-        values: group.flatMap((append) => append.values),
-      });
+      const { name, text } = appendNewEvents(group.length);
+      const values = group.length === 1 ? group[0]!.values : group.flatMap((append) => append.values);
+      const { rows } = await this.db.query<AppendedRow & { stream_id: string }>({ name, text, values });
       for (const append of group) append.resolve(rows.filter((row) => row.stream_id === append.values[0]));
     } catch (error) {
       // The server refused the statement and wrote none of it: one append's content or a race at a unique key. Each
@@ -291,25 +292,33 @@ export class EventStore {
     const one = events.length === 1 ? (events[0] as EventToAppend) : undefined;
     // One event (the usual case) goes without arrays, which cost both sides a round of escaping and parsing.
     const oneValues = one && ([streamId, expectedCode, ids[0], one.type, one.schemaVersion ?? 1, JSON.stringify(one.data), JSON.stringify(one.metadata), one.effectiveAt.toISOString()] as NewEventValues);
-    const query = oneValues
-      ? { ...(clientIds ? { name: 'append_event', text: APPEND_ONE_WITH_ID_SQL } : appendNewEvents(1)), values: oneValues }
-      : {
-          name: 'append_events',
-          text: APPEND_SQL,
-          values: [
-            streamId,
-            expectedCode,
-            ids,
-            events.map((event) => event.type),
-            events.map((event) => event.schemaVersion ?? 1),
-            events.map((event) => JSON.stringify(event.data)),
-            events.map((event) => JSON.stringify(event.metadata)),
-            events.map((event) => event.effectiveAt.toISOString()),
-            clientIds,
-          ],
-        };
+    // Query objects as plain literals, and only for the path that sends one: built by spreading, and built for the
+    // grouped path too, they were about half of what the store added to its bare statement's Node CPU (one writer,
+    // interleaved with the bare statement on the same connection pool).
+    const grouped = oneValues !== undefined && !clientIds && !tx;
+    const query = grouped
+      ? undefined
+      : oneValues
+        ? clientIds
+          ? { name: 'append_event', text: APPEND_ONE_WITH_ID_SQL, values: oneValues }
+          : { name: APPEND_NEW_ONE.name, text: APPEND_NEW_ONE.text, values: oneValues }
+        : {
+            name: 'append_events',
+            text: APPEND_SQL,
+            values: [
+              streamId,
+              expectedCode,
+              ids,
+              events.map((event) => event.type),
+              events.map((event) => event.schemaVersion ?? 1),
+              events.map((event) => JSON.stringify(event.data)),
+              events.map((event) => JSON.stringify(event.metadata)),
+              events.map((event) => event.effectiveAt.toISOString()),
+              clientIds,
+            ],
+          };
     const run = async (): Promise<AppendedRow[]> =>
-      oneValues && !clientIds && !tx ? this.newEvents.append(oneValues) : (await (tx ?? this.db).query<AppendedRow>(query)).rows;
+      query ? (await (tx ?? this.db).query<AppendedRow>(query)).rows : this.newEvents.append(oneValues as NewEventValues);
     let rows;
     for (let attempt = 1; ; attempt += 1) {
       try {
@@ -707,9 +716,10 @@ function validateAppend(streamId: string, expected: ExpectedVersion, events: rea
   if (events.length > maxEvents) {
     throw ValidationError.field('events', `at most ${maxEvents} events per append.`);
   }
-  const seen = new Set<string>();
+  let seen: Set<string> | undefined;
   events.forEach((event, index) => {
     if (event.id !== undefined) {
+      seen ??= new Set();
       if (!UUID_PATTERN.test(event.id)) throw ValidationError.field(`events.${index}.id`, 'must be a UUID.');
       const id = event.id.toLowerCase();
       if (seen.has(id)) throw ValidationError.field(`events.${index}.id`, 'appears twice in one append.');
