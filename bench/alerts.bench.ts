@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { createScratchDatabase } from '@chiptrail/db';
 import { signWebhook } from '@chiptrail/alerts';
-import { latencyFigure, percentile, startApi, startWorker, throughput, throughputFigure, type BenchContext, type Figure } from './bench.support';
+import { latencyFigure, percentile, startApi, startWorker, throughput, throughputFigure, until, type BenchContext, type Figure } from './bench.support';
 
 interface Receiver {
   readonly url: string;
@@ -43,15 +43,6 @@ async function startReceiver(): Promise<Receiver> {
     counts,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-}
-
-async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-  return true;
 }
 
 /**

@@ -212,6 +212,16 @@ export async function waitForHttp(url: string, timeoutMs = 60_000): Promise<void
   }
 }
 
+/** Polls `check` (every 2 ms: latencies are measured with it) until it holds; false when `timeoutMs` passed first. */
+export async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  return true;
+}
+
 export async function freePort(): Promise<number> {
   const net = await import('node:net');
   return new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
+import { availableParallelism } from 'node:os';
 import { createScratchDatabase, Database } from '@chiptrail/db';
-import { freePort, latencyFigure, median, roundsFor, startApi, startNode, throughputFigure, waitForHttp, type BenchContext, type Figure } from './bench.support';
+import { freePort, latencyFigure, median, plainFigure, roundsFor, startApi, startNode, throughputFigure, until, waitForHttp, type BenchContext, type Figure } from './bench.support';
 
 interface Load {
   readonly requestsPerSecond: number;
@@ -30,7 +31,11 @@ export async function statusReadFigures(context: BenchContext): Promise<Figure[]
   const seconds = context.quick ? 4 : 10;
   const repetitions = roundsFor(context, 1, 3);
   const database = await createScratchDatabase(context.config.adminDatabaseUrl, 'bench_read');
-  const api = await startApi(context, database, { SEED_DATASET: 'true', RUN_WORKER: 'false' });
+  // The api as deployed on this machine: one process per core (API_PROCESSES=auto), sharing the port. At info level
+  // its supervisor says when all of them listen. The single-process api is measured too, and reported beside it.
+  const processes = availableParallelism();
+  const api = await startApi(context, database, { SEED_DATASET: 'true', RUN_WORKER: 'false', API_PROCESSES: 'auto', LOG_LEVEL: 'info' });
+  let single: Awaited<ReturnType<typeof startApi>> | undefined;
   const owner = await Database.connect({ url: database.ownerUrl, poolSize: 1, applicationName: 'bench-read' });
   let baseline: ReturnType<typeof startNode> | undefined;
   try {
@@ -43,6 +48,9 @@ export async function statusReadFigures(context: BenchContext): Promise<Figure[]
       body: JSON.stringify({ name: 'bench', role: 'viewer' }),
     }).then((r) => r.json() as Promise<{ key: string }>);
     const headers = { authorization: `Bearer ${key.key}` };
+    if (!(await until(() => api.child.output().includes(`${processes} of ${processes} api processes share the port`), 60_000))) {
+      throw new Error(`the api's ${processes} processes did not all start: ${api.child.output()}`);
+    }
     // A knowledge time in the past, but after the dataset was recorded (earlier, nothing was known).
     const knownAt = new Date().toISOString();
     const paths = {
@@ -65,12 +73,19 @@ export async function statusReadFigures(context: BenchContext): Promise<Figure[]
       const bare = await load(`http://127.0.0.1:${port}${path}`, {}, seconds, repetitions);
       const ours = await load(`${api.url}${path}`, headers, seconds, repetitions);
       const name = label === 'now' ? 'GET status (now)' : 'GET status (asOf and knownAt in the past)';
-      figures.push(throughputFigure(`${name}, 50 connections`, ours.requestsPerSecond, 'requests/s', 'bare Node http, one PK lookup', bare.requestsPerSecond, 0.5));
-      figures.push(latencyFigure(`${name}, p99 at 50 connections`, ours.p99, 'bare Node http, one PK lookup', bare.p99, 10));
+      figures.push(throughputFigure(`${name}, 50 connections, ${processes} api processes`, ours.requestsPerSecond, 'requests/s', 'bare Node http, one PK lookup', bare.requestsPerSecond, 0.5));
+      figures.push(latencyFigure(`${name}, p99 at 50 connections, ${processes} api processes`, ours.p99, 'bare Node http, one PK lookup', bare.p99, 10));
     }
+    await api.child.stop();
+    context.log('status read (now): the api as one process');
+    single = await startApi(context, database, { SEED_DATASET: 'true', RUN_WORKER: 'false' });
+    const one = await load(`${single.url}${paths.now}`, headers, seconds, repetitions);
+    figures.push(plainFigure('GET status (now), 50 connections, 1 api process', one.requestsPerSecond, 'requests/s'));
+    figures.push(plainFigure('GET status (now), p99 at 50 connections, 1 api process', one.p99, 'ms'));
     return figures;
   } finally {
     await baseline?.stop();
+    await single?.child.stop();
     await api.child.stop();
     await owner.close();
     await database.drop();

@@ -1,6 +1,9 @@
 import 'reflect-metadata';
+import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from '@chiptrail/config';
 import { Runtime } from '@chiptrail/platform';
+import { Logger } from '@chiptrail/runtime';
+import { superviseApiProcesses } from './api-processes';
 import { createApiApp } from './bootstrap';
 import { onFirstStart } from './first-start';
 
@@ -10,12 +13,19 @@ async function main(): Promise<void> {
   if (!config.databaseUrl) {
     throw new ConfigError('DATABASE_URL', 'is required to run the api on its own; `npm start` runs an embedded database.');
   }
+  if (cluster.isPrimary && config.apiProcesses > 1) {
+    process.exit(await superviseApiProcesses(config.apiProcesses, new Logger(config.logLevel)));
+  }
   const runtime = await Runtime.create(config, { databaseUrl: config.databaseUrl, applicationName: 'chiptrail-api' });
   const app = await createApiApp(runtime);
   await onFirstStart(app, runtime, (text) => process.stdout.write(text));
   await app.listen(config.port, config.host);
   runtime.logger.info(`chiptrail api listening on ${await app.getUrl()}`, 'Main');
+  let stopping = false;
   const shutdown = async () => {
+    // Under a supervisor, a terminal's Ctrl-C reaches this process twice: as SIGINT, and as the supervisor's SIGTERM.
+    if (stopping) return;
+    stopping = true;
     await app.close();
     await runtime.close();
     process.exit(0);

@@ -15,6 +15,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = new Logger(config.logLevel);
   const log = (line: string) => logger.info(line, 'Launcher');
+  if (config.apiProcesses > 1) {
+    logger.warn('API_PROCESSES applies to the api run on its own (node dist/apps/api/src/main.js); npm start answers from this one process.', 'Launcher');
+  }
   const database = await prepareDatabase(config, log);
   const runtime = await Runtime.create(config, { databaseUrl: database.appUrl, applicationName: 'chiptrail', logger });
   const app = await createApiApp(runtime);

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { ConfigError, loadBenchConfig, loadConfig } from './config';
 
 describe('loadConfig', () => {
@@ -23,6 +24,8 @@ describe('loadConfig', () => {
     ['OUTBOUND_ALLOWLIST', '127.0.0.1/33', /OUTBOUND_ALLOWLIST: "127.0.0.1\/33" is not an IP address or CIDR/],
     ['ADMIN_PASSWORD', 'short', /ADMIN_PASSWORD: must be at least 12 characters/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL: must be one of debug, info, warn, error/],
+    ['API_PROCESSES', '0', /API_PROCESSES: must be auto \(one per core\) or a whole number between 1 and 64, got "0"/],
+    ['API_PROCESSES', 'many', /API_PROCESSES: must be auto/],
   ])('stops on a bad %s with one sentence naming it', (variable, value, message) => {
     let caught: unknown;
     try {
@@ -33,6 +36,12 @@ describe('loadConfig', () => {
     expect(caught).toBeInstanceOf(ConfigError);
     expect((caught as ConfigError).variable).toBe(variable);
     expect((caught as ConfigError).message).toMatch(message);
+  });
+
+  it('runs the api as one process unless told how many, or auto for one per core', () => {
+    expect(loadConfig({}).apiProcesses).toBe(1);
+    expect(loadConfig({ API_PROCESSES: '3' }).apiProcesses).toBe(3);
+    expect(loadConfig({ API_PROCESSES: 'AUTO' }).apiProcesses).toBe(availableParallelism());
   });
 
   it('parses the outbound allowlist into addresses and prefixes', () => {

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 
 /**
@@ -47,6 +48,8 @@ export interface AppConfig {
   readonly mailFrom: string;
   readonly publicUrl: string | undefined;
   readonly runWorker: boolean;
+  /** Processes the api runs on its own (dist/apps/api): one answers alone; more share its port under a supervisor. */
+  readonly apiProcesses: number;
   readonly corsOrigins: readonly string[];
   /** The worker touches this file while it is alive (container health checks read its age). */
   readonly workerHeartbeatFile: string | undefined;
@@ -92,6 +95,7 @@ export function loadConfig(env: Env = environment()): AppConfig {
     mailFrom: email(env, 'MAIL_FROM') ?? 'alerts@chiptrail.local',
     publicUrl: url(env, 'PUBLIC_URL', ['http:', 'https:']),
     runWorker: boolean(env, 'RUN_WORKER', true),
+    apiProcesses: processCount(env, 'API_PROCESSES'),
     workerHeartbeatFile: text(env, 'WORKER_HEARTBEAT_FILE'),
     feedTimeoutMs: integer(env, 'FEED_TIMEOUT_MS', 20_000, 100, 120_000),
     feedFailureThreshold: integer(env, 'FEED_FAILURE_THRESHOLD', 3, 1, 100),
@@ -129,6 +133,16 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   if (['true', '1', 'yes', 'on'].includes(raw)) return true;
   if (['false', '0', 'no', 'off'].includes(raw)) return false;
   throw new ConfigError(name, `must be true or false, got "${raw}".`);
+}
+
+/** A number of processes, or `auto`: one per core the machine gives this process. */
+function processCount(env: Env, name: string): number {
+  if (text(env, name)?.toLowerCase() === 'auto') return availableParallelism();
+  try {
+    return integer(env, name, 1, 1, 64);
+  } catch {
+    throw new ConfigError(name, `must be auto (one per core) or a whole number between 1 and 64, got "${text(env, name) ?? ''}".`);
+  }
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
