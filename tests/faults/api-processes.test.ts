@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { buildOnce, startProduct, until, type Product } from './support';
+import * as path from 'node:path';
+import { environment } from '@chiptrail/config';
+import { freePort, spawnProcess } from '@chiptrail/testing';
+import { ROOT, buildOnce, startProduct, until, type Product } from './support';
 
 /**
  * API_PROCESSES=2: two api processes share the port under a supervisor. kill -9 of one: the other goes on answering
@@ -80,4 +83,23 @@ it('two api processes answer on one port; one killed is replaced while the other
     running = false;
     await Promise.all(clients);
   }
+});
+
+it('stops with exit code 1, starting nothing more, when the first api process cannot start', async () => {
+  // A port nothing listens on: the first process fails to reach its database, and the others would fail the same way.
+  const unused = await freePort();
+  const outer = environment();
+  const api = spawnProcess(process.execPath, [path.join(ROOT, 'dist/apps/api/src/main.js')], {
+    cwd: ROOT,
+    env: { PATH: outer.PATH, HOME: outer.HOME, DATABASE_URL: `postgres://chiptrail@127.0.0.1:${unused}/none`, API_PROCESSES: '2', PORT: String(await freePort()), LOG_LEVEL: 'warn' },
+  });
+  const timer = setTimeout(() => api.kill('SIGKILL'), 60_000);
+  try {
+    expect(await api.exited).toBe(1);
+  } finally {
+    clearTimeout(timer);
+  }
+  expect(api.output()).toContain('the first api process could not start');
+  expect(api.output().match(/ECONNREFUSED/g)?.length ?? 0).toBeGreaterThanOrEqual(1);
+  expect(api.output()).not.toContain('starting another');
 });
