@@ -30,8 +30,9 @@ export function superviseApiProcesses(count: number, logger: Logger): Promise<nu
           const lived = Date.now() - (started.get(worker) ?? 0);
           started.delete(worker);
           listening(false);
+          // A stop that was asked for ends cleanly, even before the first process listened.
           if (stopping) {
-            if (started.size === 0) resolve(up ? 0 : 1);
+            if (started.size === 0) resolve(0);
             return;
           }
           if (!up) return;

@@ -135,9 +135,9 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `must be true or false, got "${raw}".`);
 }
 
-/** A number of processes, or `auto`: one per core the machine gives this process. */
+/** A number of processes, or `auto`: one per core the machine gives this process (at most 64). */
 function processCount(env: Env, name: string): number {
-  if (text(env, name)?.toLowerCase() === 'auto') return availableParallelism();
+  if (text(env, name)?.toLowerCase() === 'auto') return Math.min(availableParallelism(), 64);
   try {
     return integer(env, name, 1, 1, 64);
   } catch {
