@@ -1,4 +1,4 @@
-import { createHash, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { ConflictError, NotFoundError, ValidationError } from '@chiptrail/domain';
 import type { Database } from '@chiptrail/db';
@@ -169,7 +169,8 @@ export class AuthService {
   }
 
   private verifyKey(credential: string): Promise<Principal> {
-    const cacheKey = createHash('sha256').update(credential).digest('hex');
+    // The one-shot hash: every request with an API key pays for this, and a Hash object per call cost twice as much.
+    const cacheKey = hash('sha256', credential, 'hex');
     return this.verifiedKeys.principal(cacheKey, this.clock.now().getTime(), async () => {
       const match = /^ct_key_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/.exec(credential);
       if (!match) throw new AuthenticationError('invalid_token', 'The API key is malformed.');
