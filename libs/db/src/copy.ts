@@ -36,8 +36,9 @@ const SHORT = 64;
  */
 export async function copyBinaryRows<T>(tx: Sql, statement: string, rows: readonly T[], row: (row: T, out: CopyRow) => void): Promise<void> {
   for (let start = 0; start < rows.length; start += COPY_ROWS) {
+    const end = Math.min(start + COPY_ROWS, rows.length);
     await copyBinaryWritten(tx, statement, function* (out) {
-      for (let index = start; index < Math.min(start + COPY_ROWS, rows.length); index += 1) yield row(rows[index] as T, out);
+      for (let index = start; index < end; index += 1) yield row(rows[index] as T, out);
     });
   }
 }
